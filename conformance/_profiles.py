@@ -1,4 +1,4 @@
-"""Load the per-version profiles and the waiver file; derive a profile from the catalogue."""
+"""Load the per-version profiles and the waiver file; keep profiles in step with the catalogue."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from conformance._report import _semver
+from conformance._report._profile_eval import profile_from_catalogue
 
 PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
 PROFILE_SCHEMA = PROFILES_DIR / "profile.schema.json"
+
+__all__ = ["load_profiles", "load_waivers", "profile_from_catalogue", "sync_profiles"]
 
 _WAIVERS_SCHEMA: dict[str, Any] = {
     "type": "array",
@@ -51,25 +54,12 @@ def load_waivers(path: Path) -> list[dict[str, Any]]:
         # YAML reads an unquoted date as a date; keep the file format a plain string.
         data = [_normalise_expiry(w) for w in data]
     _check(Draft202012Validator(_WAIVERS_SCHEMA), data, Path(path))
-    for waiver in data:
-        date.fromisoformat(waiver["expires"])  # a real calendar day, not only the right shape
+    for index, waiver in enumerate(data):
+        try:
+            date.fromisoformat(waiver["expires"])  # a real calendar day, not only the right shape
+        except ValueError as exc:
+            raise ValueError(f"{path}: {index}/expires: {exc}") from exc
     return data
-
-
-def profile_from_catalogue(catalogue: Mapping[str, Any], version: str) -> dict[str, Any]:
-    """The profile a version demands by default: every requirement in force at that version."""
-    must: list[str] = []
-    should: list[str] = []
-    for req in catalogue["requirements"]:
-        if _semver.applies(req, version):
-            (must if req["level"] == "MUST" else should).append(req["id"])
-    return {
-        "version": version,
-        "spec": f"spec/{version}/openapi.yaml",
-        "requirements": {"must": must, "should": should},
-        "optional_capabilities": [],
-        "certification_budget": "thorough",
-    }
 
 
 def _normalise_expiry(waiver: Any) -> Any:
@@ -85,3 +75,34 @@ def _check(validator: Draft202012Validator, data: Any, path: Path) -> None:
     if errors:
         where = "/".join(map(str, errors[0].absolute_path)) or "<root>"
         raise ValueError(f"{path}: {where}: {errors[0].message}")
+
+
+def sync_profiles(catalogue: Mapping[str, Any], directory: Path = PROFILES_DIR) -> list[Path]:
+    """Rewrite each profile's requirement lists from the catalogue, keeping the hand-edited parts
+    (optional capabilities, certification budget). Run `python -m conformance._profiles`."""
+    written: list[Path] = []
+    for path in sorted(Path(directory).glob("*.yaml")):
+        current = yaml.safe_load(path.read_text(encoding="utf-8"))
+        derived = profile_from_catalogue(catalogue, current["version"])
+        profile = {
+            **derived,
+            "optional_capabilities": current.get("optional_capabilities") or [],
+            "certification_budget": current.get("certification_budget", "thorough"),
+        }
+        text = _PROFILE_HEADER + yaml.safe_dump(profile, sort_keys=False)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+_PROFILE_HEADER = (
+    "# The requirement lists mirror spec/requirements.yaml (tests/test_profiles.py checks it);\n"
+    "# refresh them with `python -m conformance._profiles`. optional_capabilities and\n"
+    "# certification_budget are edited by hand.\n"
+)
+
+
+if __name__ == "__main__":
+    _catalogue = yaml.safe_load((PROFILES_DIR.parent / "spec" / "requirements.yaml").read_text())
+    for _path in sync_profiles(_catalogue):
+        print(_path)

@@ -76,7 +76,7 @@ def aggregate(
             targets = [cells[version]]
         else:
             warnings.append(
-                f"outcome for {req_id} at version {version} ignored: not evaluated or not applicable"
+                f"outcome for {req_id} at {version} ignored: not evaluated or not in force there"
             )
             continue
         for cell in targets:

@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from conformance._profiles import profile_from_catalogue
 from conformance._report import _semver
 from conformance._report._aggregate import Grid, aggregate
 from conformance._report._baseline import diff_baseline
-from conformance._report._profile_eval import evaluate_profile
+from conformance._report._profile_eval import evaluate_profile, profile_from_catalogue
 from conformance._report._range import compare_claim, compatible_range
 from conformance._report._redact import redact_report
 from conformance._report._schema import schema_version, validate_report
@@ -51,7 +50,9 @@ def build_report(
 
     judged = run.get("target_version") or (versions[-1] if versions else None)
     entries = [_requirement_entry(req, grid, table, judged) for req in requirements]
-    failures = [_failure_entry(i, f, entries, active) for i, f in enumerate(run.get("failures") or [])]
+    failures = [
+        _failure_entry(i, f, entries, active) for i, f in enumerate(run.get("failures") or [])
+    ]
     errors = [str(e) for e in run.get("errors") or []]
     verdict, verdict_reasons = _verdict(grid, errors, results.get(judged or ""), judged, comparison)
     budget = run.get("budget")
@@ -78,7 +79,8 @@ def build_report(
         "requirements": entries,
         "counts": _counts(entries),
         "counts_by_level": {
-            level: _counts([e for e in entries if e["level"] == level]) for level in ("MUST", "SHOULD")
+            level: _counts([e for e in entries if e["level"] == level])
+            for level in ("MUST", "SHOULD")
         },
         "failures": failures,
         "errors": errors,
@@ -100,7 +102,9 @@ def build_report(
     return report
 
 
-def _apply_waivers(grid: Grid, active: Mapping[str, dict[str, Any]], versions: list[str]) -> StatusTable:
+def _apply_waivers(
+    grid: Grid, active: Mapping[str, dict[str, Any]], versions: list[str]
+) -> StatusTable:
     """Waived is its own status: it never reads as pass, and the waiver records where it applied."""
     table: StatusTable = {v: {} for v in versions}
     for req_id, cells in grid.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from conformance._report import _semver
 from conformance._report._statuses import ERROR, FAIL, PASS, SKIP, STATUSES, WAIVED
 
 # A skip excuses a MUST only when its reason says the optional capability is absent,
@@ -78,3 +79,19 @@ def _absent_capability(names: list[str], reasons: list[str]) -> str | None:
             if any(s in text for s in spellings) and any(w in text for w in ABSENT_WORDS):
                 return name
     return None
+
+
+def profile_from_catalogue(catalogue: Mapping[str, Any], version: str) -> dict[str, Any]:
+    """The profile a version demands by default: every requirement in force at that version."""
+    must: list[str] = []
+    should: list[str] = []
+    for req in catalogue["requirements"]:
+        if _semver.applies(req, version):
+            (must if req["level"] == "MUST" else should).append(req["id"])
+    return {
+        "version": version,
+        "spec": f"spec/{version}/openapi.yaml",
+        "requirements": {"must": must, "should": should},
+        "optional_capabilities": [],
+        "certification_budget": "thorough",
+    }

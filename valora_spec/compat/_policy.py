@@ -32,7 +32,9 @@ def parse_policy(data: Any, source: str = "policy") -> Policy:
     if unknown_keys:
         raise PolicyError(f"{source}: unknown key(s) {', '.join(sorted(map(str, unknown_keys)))}")
     if data.get("version") != POLICY_VERSION:
-        raise PolicyError(f"{source}: 'version' must be {POLICY_VERSION}, got {data.get('version')!r}")
+        raise PolicyError(
+            f"{source}: 'version' must be {POLICY_VERSION}, got {data.get('version')!r}"
+        )
     raw = data.get("overrides") or {}
     if not isinstance(raw, dict):
         raise PolicyError(f"{source}: 'overrides' must map rule ids to patch|minor|major")

@@ -1,0 +1,124 @@
+"""The contract the harness holds a target to: spec versions, requirements, digests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC_DIR = ROOT / "spec"
+PROFILES_DIR = ROOT / "profiles"
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def released_versions(spec_dir: Path = SPEC_DIR) -> list[str]:
+    found = [p.parent.name for p in spec_dir.glob("*/openapi.yaml")]
+    return sorted((v for v in found if v.count(".") == 2), key=version_key)
+
+
+def _deref(node: Any, root: dict, seen: tuple[str, ...] = ()) -> Any:
+    """Inline local $refs so two versions' operations compare by what they accept."""
+    if isinstance(node, dict):
+        target = node.get("$ref")
+        if isinstance(target, str) and target.startswith("#/") and target not in seen:
+            resolved: Any = root
+            for part in target[2:].split("/"):
+                resolved = resolved[part]
+            return _deref(resolved, root, (*seen, target))
+        return {k: _deref(v, root, seen) for k, v in node.items() if k not in ("example", "examples")}
+    if isinstance(node, list):
+        return [_deref(v, root, seen) for v in node]
+    return node
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    method: str
+    path: str  # as in the spec, relative to the /v1 server
+
+    @property
+    def label(self) -> str:
+        return f"{self.method.upper()} /v1{self.path}"
+
+    @property
+    def writes(self) -> bool:
+        return self.method in ("post", "put", "patch", "delete")
+
+
+@dataclass
+class Catalogue:
+    versions: list[str]
+    documents: dict[str, dict]
+    requirements: list[dict]
+    raw_requirements: dict
+    files: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, spec_dir: Path = SPEC_DIR) -> Catalogue:
+        versions = released_versions(spec_dir)
+        documents, files = {}, {}
+        for version in versions:
+            path = spec_dir / version / "openapi.yaml"
+            data = path.read_bytes()
+            documents[version] = yaml.safe_load(data)
+            files[str(path.relative_to(spec_dir.parent))] = hashlib.sha256(data).hexdigest()
+        req_path = spec_dir / "requirements.yaml"
+        raw = yaml.safe_load(req_path.read_bytes())
+        files[str(req_path.relative_to(spec_dir.parent))] = hashlib.sha256(
+            req_path.read_bytes()
+        ).hexdigest()
+        return cls(versions, documents, raw["requirements"], raw, files)
+
+    @cached_property
+    def by_id(self) -> dict[str, dict]:
+        return {r["id"]: r for r in self.requirements}
+
+    def applies(self, requirement: str, version: str) -> bool:
+        req = self.by_id[requirement]
+        if version_key(req["since"]) > version_key(version):
+            return False
+        retired = req.get("retired")
+        return not (retired and version_key(retired) <= version_key(version))
+
+    def operations(self, version: str) -> list[Operation]:
+        ops = []
+        for path, item in self.documents[version]["paths"].items():
+            for method, op in item.items():
+                if method in METHODS:
+                    ops.append(Operation(op["operationId"], method, path))
+        return ops
+
+    def operation(self, version: str, operation_id: str) -> Operation | None:
+        return next((o for o in self.operations(version) if o.operation_id == operation_id), None)
+
+    def _resolved(self, version: str, operation_id: str) -> str | None:
+        doc = self.documents[version]
+        op = self.operation(version, operation_id)
+        if op is None:
+            return None
+        return json.dumps(_deref(doc["paths"][op.path][op.method], doc), sort_keys=True)
+
+    def stable_since(self, operation_id: str, version: str) -> str:
+        """Oldest version from which the operation is defined as in `version`.
+
+        A fuzzing failure found with `version`'s definition is charged to the versions that
+        define the operation the same way, and no older ones.
+        """
+        current = self._resolved(version, operation_id)
+        since = version
+        for older in reversed([v for v in self.versions if version_key(v) < version_key(version)]):
+            if self._resolved(older, operation_id) != current:
+                break
+            since = older
+        return since

@@ -1,0 +1,295 @@
+"""The harness's only way to talk to a target: bounded, rate-limited, recorded, redacted."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import threading
+import zlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+MAX_BODY = 8 * 1024 * 1024  # a response larger than this is a failure, not something to buffer
+MAX_RETRIES_429 = 3
+MAX_RETRY_AFTER = 5.0
+MAX_CONSECUTIVE_ERRORS = 6
+SENSITIVE_HEADERS = {"authorization", "cookie", "x-api-key", "proxy-authorization"}
+KEY_PLACEHOLDERS = ("$VALORA_API_KEY", "$VALORA_API_KEY_B", "$VALORA_READ_ONLY_KEY")
+
+
+class TargetError(Exception):
+    """The target did not answer with a usable HTTP response (timeout, reset, garbage)."""
+
+
+class DeadlineExceeded(TargetError):
+    """The run's --deadline has passed; no further requests are sent."""
+
+
+@dataclass
+class Exchange:
+    """One request and what came back, with every credential replaced by a placeholder."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: str | None
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: str | None = None
+    error: str | None = None
+
+    def curl(self) -> str:
+        parts = ["curl", "-sS", "-X", self.method, shlex.quote(self.url)]
+        for name, value in self.request_headers.items():
+            if value.startswith("Bearer $"):  # keep the env var expandable by the shell
+                parts += ["-H", f'"{name}: {value}"']
+            else:
+                parts += ["-H", shlex.quote(f"{name}: {value}")]
+        if self.request_body is not None:
+            parts += ["--data-raw", shlex.quote(self.request_body)]
+        return " ".join(parts)
+
+    def as_request(self) -> dict[str, Any]:
+        return {"method": self.method, "url": self.url, "headers": self.request_headers,
+                "body": self.request_body}
+
+    def as_response(self) -> dict[str, Any] | None:
+        if self.status is None:
+            return None
+        return {"status": self.status, "headers": self.response_headers, "body": self.response_body}
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    exchange: Exchange
+    elapsed: float
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def json(self) -> Any:
+        """The body as JSON; a body that is not JSON is the target's fault, not the harness's."""
+        try:
+            return json.loads(self.content)
+        except (ValueError, RecursionError) as exc:
+            snippet = self.content[:80].decode("utf-8", "replace")
+            raise TargetError(f"{self.exchange.method} {self.exchange.url} answered {self.status} "
+                              f"with a body that is not JSON ({type(exc).__name__}): "
+                              f"{snippet!r}") from None
+
+
+class RateLimiter:
+    def __init__(self, max_rps: float) -> None:
+        self.interval = 1.0 / max_rps if max_rps > 0 else 0.0
+        self.next_slot = 0.0
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self.lock:
+            now = time.monotonic()
+            slot = max(now, self.next_slot)
+            self.next_slot = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+@dataclass
+class Transport:
+    """Shared by every client of a run: connection pool, limits, counters, observers."""
+
+    base_url: str
+    request_timeout: float
+    deadline_at: float  # time.monotonic() value
+    rate: RateLimiter
+    verify: bool | str = True
+    secrets: dict[str, str] = field(default_factory=dict)  # key -> placeholder
+    observers: list[Callable[[Reply], None]] = field(default_factory=list)
+    requests_sent: int = 0
+    throttled: int = 0
+    consecutive_errors: int = 0
+    down: str | None = None  # set once the target stops answering altogether
+
+    def __post_init__(self) -> None:
+        self.lock = threading.Lock()
+        self.http = self._new_client()
+
+    def _new_client(self) -> httpx.Client:
+        return httpx.Client(timeout=httpx.Timeout(self.request_timeout), follow_redirects=False,
+                            verify=self.verify, trust_env=False,
+                            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10))
+
+    def close(self) -> None:
+        self.http.close()
+
+    def redact(self, text: str) -> str:
+        for secret, placeholder in self.secrets.items():
+            text = text.replace(secret, placeholder)
+        return text
+
+    def send(self, method: str, path: str, *, key: str | None, params: dict | None = None,
+             json_body: Any = None, content: bytes | None = None,
+             headers: dict[str, str] | None = None) -> Reply:
+        attempt = 0
+        while True:
+            reply = self._send_once(method, path, key=key, params=params, json_body=json_body,
+                                    content=content, headers=headers)
+            for observe in self.observers:
+                observe(reply)
+            if reply.status != 429 or attempt >= MAX_RETRIES_429:
+                return reply
+            # Being a good guest: honour Retry-After, bounded so a hostile value cannot stall us.
+            attempt += 1
+            self.throttled += 1
+            try:
+                delay = float(reply.headers.get("retry-after", "1"))
+            except ValueError:
+                delay = 1.0
+            delay = min(max(delay, 0.1), MAX_RETRY_AFTER)
+            if time.monotonic() + delay >= self.deadline_at:
+                return reply
+            time.sleep(delay)
+
+    def _send_once(self, method: str, path: str, *, key: str | None, params: dict | None,
+                   json_body: Any, content: bytes | None, headers: dict[str, str] | None) -> Reply:
+        if time.monotonic() >= self.deadline_at:
+            raise DeadlineExceeded("the run's --deadline passed before this request")
+        if self.down:  # fail fast rather than wait a timeout per remaining request
+            raise TargetError(f"target not answering ({self.down})")
+        self.rate.wait()
+        all_headers = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate"}
+        if json_body is not None:
+            content = json.dumps(json_body, separators=(",", ":")).encode()
+            all_headers["Content-Type"] = "application/json"
+        all_headers.update(headers or {})
+        if key is not None:
+            all_headers["Authorization"] = f"Bearer {key}"
+        request = self.http.build_request(method, self.base_url + path, params=params,
+                                          content=content, headers=all_headers)
+        exchange = Exchange(method, self.redact(str(request.url)), self._safe_headers(all_headers),
+                            self.redact(content.decode("utf-8", "replace")) if content else None)
+        with self.lock:
+            self.requests_sent += 1
+        started = time.monotonic()
+        outcome: dict[str, Any] = {}
+        # A worker thread bounds the whole exchange: httpx's timeouts are per socket read, so a
+        # server dripping one byte a second would otherwise hold us forever.
+        worker = threading.Thread(target=self._perform, args=(request, outcome), daemon=True)
+        worker.start()
+        worker.join(min(self.request_timeout, max(self.deadline_at - started, 0.01)) + 0.5)
+        if worker.is_alive():
+            self._replace_client()
+            outcome["error"] = f"no complete response within {self.request_timeout:g} s"
+        if "error" in outcome:
+            exchange.error = outcome["error"]
+            self._transport_error(exchange.error)
+            raise TargetError(f"{method} {exchange.url}: {exchange.error}")
+        self.consecutive_errors = 0
+        response: httpx.Response = outcome["response"]
+        body: bytes = outcome["body"]
+        exchange.status = response.status_code
+        exchange.response_headers = {k: self.redact(v) for k, v in response.headers.items()
+                                     if k.lower() not in SENSITIVE_HEADERS}
+        exchange.response_body = self.redact(body[:4000].decode("utf-8", "replace"))
+        return Reply(response.status_code, response.headers, body, exchange,
+                     time.monotonic() - started)
+
+    def _perform(self, request: httpx.Request, outcome: dict[str, Any]) -> None:
+        started = time.monotonic()
+        try:
+            response = self.http.send(request, stream=True)
+            try:
+                chunks, size = [], 0
+                for chunk in response.iter_raw():
+                    size += len(chunk)
+                    if size > MAX_BODY:
+                        outcome["error"] = f"response body larger than {MAX_BODY // 2**20} MiB"
+                        return
+                    if time.monotonic() - started > self.request_timeout:
+                        outcome["error"] = f"body still arriving after {self.request_timeout:g} s"
+                        return
+                    chunks.append(chunk)
+                raw = b"".join(chunks)
+                outcome["body"] = _decode(raw, response.headers.get("content-encoding"))
+                outcome["response"] = response
+            finally:
+                response.close()
+        except httpx.TimeoutException:
+            outcome["error"] = f"timed out after {self.request_timeout:g} s"
+        except httpx.ConnectError as exc:
+            outcome["error"] = f"cannot connect ({_reason(exc)})"
+        except httpx.RemoteProtocolError as exc:
+            outcome["error"] = f"broken HTTP response ({_reason(exc)})"
+        except httpx.HTTPError as exc:
+            outcome["error"] = f"{type(exc).__name__}: {_reason(exc)}"
+        except Exception as exc:  # noqa: BLE001 - a hostile server must not crash the harness
+            outcome["error"] = f"{type(exc).__name__}: {_reason(exc)}"
+
+    def _transport_error(self, reason: str) -> None:
+        self.consecutive_errors += 1
+        if self.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
+            self.down = f"{self.consecutive_errors} requests in a row failed; last: {reason}"
+
+    def _replace_client(self) -> None:
+        old, self.http = self.http, self._new_client()
+        threading.Thread(target=old.close, daemon=True).start()
+
+    def _safe_headers(self, headers: dict[str, str]) -> dict[str, str]:
+        safe = {}
+        for name, value in headers.items():
+            if name.lower() == "authorization" and value.startswith("Bearer "):
+                value = "Bearer " + self.secrets.get(value[7:], "[REDACTED]")
+            elif name.lower() in SENSITIVE_HEADERS:
+                value = "[REDACTED]"
+            safe[name] = self.redact(value)
+        return safe
+
+
+def _decode(raw: bytes, encoding: str | None) -> bytes:
+    if not encoding:
+        return raw
+
+    wbits = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}.get(encoding.lower())
+    if wbits is None:
+        return raw
+    try:  # bounded, so a compression bomb cannot exhaust memory
+        return zlib.decompressobj(wbits).decompress(raw, MAX_BODY)
+    except zlib.error:
+        return raw
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+@dataclass
+class Client:
+    """A caller with one API key (or none)."""
+
+    transport: Transport
+    key: str | None
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Reply:
+        return self.transport.send(method, path, key=self.key, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Reply:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> Reply:
+        return self.request("POST", path, json_body=body, **kwargs)
+
+    def patch(self, path: str, body: Any = None, **kwargs: Any) -> Reply:
+        return self.request("PATCH", path, json_body=body, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Reply:
+        return self.request("DELETE", path, **kwargs)

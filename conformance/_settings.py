@@ -1,0 +1,194 @@
+"""Command-line options of `pytest conformance`, each also read from an environment variable."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from conformance._catalogue import ROOT
+
+BUDGETS: dict[str, dict[str, int]] = {
+    # examples per operation and generation mode, and stateful steps
+    "quick": {"examples": 4, "pages": 3},
+    "standard": {"examples": 15, "pages": 5},
+    "thorough": {"examples": 60, "pages": 8},
+}
+
+# (option, env var, type, default, help)
+OPTIONS: list[tuple[str, str, type, Any, str]] = [
+    ("--base-url", "VALORA_BASE_URL", str, None,
+     "Target server, e.g. https://billing.example.com (without /v1). Default: the embedded "
+     "reference implementation."),
+    ("--api-key", "VALORA_API_KEY", str, None, "Admin API key of organization A."),
+    ("--api-key-b", "VALORA_API_KEY_B", str, None,
+     "Admin API key of organization B, for tenant-isolation checks."),
+    ("--read-only-key", "VALORA_READ_ONLY_KEY", str, None,
+     "read_only API key of organization A, for role checks."),
+    ("--spec-version", "VALORA_SPEC_VERSION", str, None,
+     "Spec version the verdict is judged against (default: the version the target declares)."),
+    ("--budget", "VALORA_BUDGET", str, "standard", "quick | standard | thorough (certification)."),
+    ("--seed", "VALORA_SEED", int, None, "Seed for data generation; the same seed, the same run."),
+    ("--max-rps", "VALORA_MAX_RPS", float, 0.0, "Maximum requests per second (0 = unlimited)."),
+    ("--request-timeout", "VALORA_REQUEST_TIMEOUT", float, 10.0, "Seconds allowed per request."),
+    ("--deadline", "VALORA_DEADLINE", float, 900.0, "Seconds allowed for the whole run."),
+    ("--report-dir", "VALORA_REPORT_DIR", str, None,
+     "Where to write the report (default reports/out/<timestamp>/)."),
+    ("--baseline", "VALORA_BASELINE", str, None, "A previous report.json to compare with."),
+    ("--fail-on", "VALORA_FAIL_ON", str, "any",
+     "any: exit 1 when the target fails; regression: only on new failures against --baseline."),
+    ("--waivers", "VALORA_WAIVERS", str, None, "YAML file of waived requirements."),
+    ("--sign-key", "VALORA_SIGN_KEY", str, None, "Ed25519 private key (PEM) to sign the report."),
+    ("--ca-bundle", "VALORA_CA_BUNDLE", str, None, "CA bundle to trust for an https target."),
+]
+FLAGS: list[tuple[str, str, str]] = [
+    ("--read-only", "VALORA_READ_ONLY",
+     "Production-safe mode: only GET requests; checks that need writes are skipped."),
+]
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("valora", "Valora conformance")
+    for name, env, kind, _default, help_text in OPTIONS:
+        group.addoption(name, dest=_dest(name), type=kind, default=None,
+                        help=f"{help_text} [env {env}]")
+    for name, env, help_text in FLAGS:
+        group.addoption(name, dest=_dest(name), action="store_true", default=False,
+                        help=f"{help_text} [env {env}=1]")
+
+
+def _dest(name: str) -> str:
+    return "valora_" + name.lstrip("-").replace("-", "_")
+
+
+class UsageError(Exception):
+    """Bad options: reported in one line, exit code 2."""
+
+
+@dataclass
+class Settings:
+    base_url: str | None
+    api_key: str | None
+    api_key_b: str | None
+    read_only_key: str | None
+    spec_version: str | None
+    budget: str
+    seed: int
+    max_rps: float
+    request_timeout: float
+    deadline: float
+    report_dir: Path
+    baseline: Path | None
+    fail_on: str
+    waivers: Path | None
+    sign_key: Path | None
+    ca_bundle: Path | None
+    read_only: bool
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def secrets(self) -> list[str]:
+        return [k for k in (self.api_key, self.api_key_b, self.read_only_key) if k]
+
+    def redacted(self) -> dict[str, Any]:
+        """The configuration as it may appear in a report: keys only say whether they were set."""
+        return {
+            "base_url": self.base_url, "spec_version": self.spec_version, "budget": self.budget,
+            "seed": self.seed, "max_rps": self.max_rps, "request_timeout": self.request_timeout,
+            "deadline": self.deadline, "read_only": self.read_only, "fail_on": self.fail_on,
+            "api_key": "[REDACTED]" if self.api_key else None,
+            "api_key_b": "[REDACTED]" if self.api_key_b else None,
+            "read_only_key": "[REDACTED]" if self.read_only_key else None,
+            "baseline": str(self.baseline) if self.baseline else None,
+            "waivers": str(self.waivers) if self.waivers else None,
+            "signed": bool(self.sign_key),
+        }
+
+
+def read_settings(config: pytest.Config, known_versions: list[str]) -> Settings:
+    values: dict[str, Any] = {}
+    for name, env, kind, default, _help in OPTIONS:
+        value = config.getoption(_dest(name))
+        if value is None and os.environ.get(env):
+            try:
+                value = kind(os.environ[env])
+            except ValueError:
+                raise UsageError(f"{env}={os.environ[env]!r} is not a valid {kind.__name__}") from None
+        values[_dest(name)[len("valora_"):]] = default if value is None else value
+    for name, env, _help in FLAGS:
+        flag = config.getoption(_dest(name)) or os.environ.get(env, "") not in ("", "0", "false")
+        values[_dest(name)[len("valora_"):]] = flag
+
+    base_url = values["base_url"]
+    if base_url is not None:
+        base_url = _check_url(base_url)
+        if not values["api_key"]:
+            raise UsageError("--api-key (or VALORA_API_KEY) is required with --base-url")
+    if values["budget"] not in BUDGETS:
+        raise UsageError(f"--budget must be one of {', '.join(BUDGETS)}, not {values['budget']!r}")
+    if values["spec_version"] is not None and values["spec_version"] not in known_versions:
+        raise UsageError(f"unknown --spec-version {values['spec_version']!r}; "
+                         f"this harness knows {', '.join(known_versions)}")
+    if values["fail_on"] not in ("any", "regression"):
+        raise UsageError("--fail-on must be 'any' or 'regression'")
+    if values["fail_on"] == "regression" and not values["baseline"]:
+        raise UsageError("--fail-on regression needs --baseline")
+    for name in ("request_timeout", "deadline"):
+        if values[name] <= 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be positive")
+    if values["max_rps"] < 0:
+        raise UsageError("--max-rps must be 0 (unlimited) or positive")
+    paths: dict[str, Path | None] = {}
+    for name in ("baseline", "waivers", "sign_key", "ca_bundle"):
+        raw = values[name]
+        paths[name] = Path(raw) if raw else None
+        if raw and not Path(raw).is_file():
+            raise UsageError(f"--{name.replace('_', '-')} {raw}: no such file")
+    report_dir = _report_dir(values["report_dir"])
+    seed = values["seed"] if values["seed"] is not None else secrets.randbelow(2**31)
+    return Settings(
+        base_url=base_url, api_key=values["api_key"], api_key_b=values["api_key_b"],
+        read_only_key=values["read_only_key"], spec_version=values["spec_version"],
+        budget=values["budget"], seed=seed, max_rps=values["max_rps"],
+        request_timeout=values["request_timeout"], deadline=values["deadline"],
+        report_dir=report_dir, fail_on=values["fail_on"], read_only=values["read_only"], **paths,
+    )
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--base-url {url!r} is not an http(s) URL like https://api.example.com")
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise UsageError(f"--base-url {url!r} has an invalid port") from None
+    if parts.username or parts.password:
+        raise UsageError("--base-url must not carry credentials; use --api-key")
+    path = parts.path.rstrip("/")
+    if path.endswith("/v1"):  # the spec's paths already start with /v1
+        path = path[: -len("/v1")]
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _report_dir(raw: str | None) -> Path:
+    if raw:
+        path = Path(raw)
+    else:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        path = ROOT / "reports" / "out" / stamp
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--report-dir {path}: not writable ({exc.strerror or exc})") from None
+    return path.resolve()

@@ -1,0 +1,217 @@
+"""The pytest plugin behind `pytest conformance`: options, target, results, report."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Generator, Iterator
+
+import hypothesis
+import pytest
+
+from conformance._catalogue import Catalogue
+from conformance._http import Client, DeadlineExceeded, TargetError
+from conformance._recorder import Check, CheckFailed
+from conformance._run import Run
+from conformance._settings import UsageError, add_options, read_settings
+
+RUN_KEY = pytest.StashKey[Run]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def _usage_error(message: str) -> None:
+    sys.stderr.write(f"valora conformance: error: {message}\n")
+    pytest.exit(f"usage error: {message}", returncode=2)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirements(*ids): the requirements a check verifies")
+    config.addinivalue_line("markers", "writes: the check creates or changes data")
+    if config.option.help or config.option.collectonly and not os.environ.get("VALORA_COLLECT"):
+        return
+    # Certification and CI runs must not replay old failures from a local database.
+    hypothesis.settings.register_profile("valora", database=None, deadline=None,
+                                         print_blob=False, derandomize=False)
+    hypothesis.settings.load_profile("valora")
+    catalogue = Catalogue.load()
+    try:
+        settings = read_settings(config, catalogue.versions)
+    except UsageError as exc:
+        _usage_error(str(exc))
+        return
+    embedded = settings.base_url is None
+    try:
+        run = Run.start(settings, catalogue)
+    except (RuntimeError, OSError) as exc:
+        _usage_error(f"could not start the embedded reference implementation: {exc}")
+        return
+    config.stash[RUN_KEY] = run
+    where = ("the embedded reference implementation at " if embedded else "") + settings.base_url
+    declared = (run.declared or {}).get("spec_version", "nothing")
+    line = (f"Valora conformance: testing {where} (declares {declared}; judged against "
+            f"{run.target_version}; budget {settings.budget}; seed {settings.seed})")
+    print(line, flush=True)
+    if run.fatal and "unreachable" in run.fatal:
+        _finish(config, run)
+        _usage_error(f"{settings.base_url}: {run.fatal}")
+
+
+def _run(config: pytest.Config) -> Run | None:
+    return config.stash.get(RUN_KEY, None)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    run = _run(config)
+    if run is None:
+        return
+    for item in items:
+        if run.fatal:
+            item.add_marker(pytest.mark.skip(reason=f"not evaluated: {run.fatal}"))
+        elif run.settings.read_only and item.get_closest_marker("writes"):
+            item.add_marker(pytest.mark.skip(reason="--read-only: this check needs writes"))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    run = _run(item.config)
+    if run is not None:
+        run.current_check = item.nodeid
+
+
+def _declared(item: pytest.Item) -> tuple[str, ...]:
+    marker = item.get_closest_marker("requirements")
+    return tuple(marker.args) if marker else ()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Generator:
+    report = yield
+    run = _run(item.config)
+    if run is None:
+        return report
+    declared = _declared(item)
+    check: Check | None = getattr(item, "_valora_check", None)
+    touched = check.touched if check else set()
+    if report.skipped and (call.when == "setup" or call.when == "call"):
+        reason = _skip_reason(report)
+        for req in declared:
+            if req not in touched:
+                run.recorder.outcome(req, "skip", check=item.nodeid, reason=reason)
+        return report
+    if call.when != "call":
+        if report.failed and call.excinfo is not None:  # a fixture broke
+            _charge(run, item, declared, touched, call.excinfo.value)
+        return report
+    if call.excinfo is None:
+        untouched = [r for r in declared if r not in touched]
+        for req in untouched:  # a passing check that evaluated nothing is a harness bug
+            run.recorder.outcome(req, "error", check=item.nodeid,
+                                 reason="the check ran but did not evaluate this requirement")
+        if check and check.soft_failures:
+            report.outcome = "failed"
+            report.longrepr = "\n".join(check.soft_failures)
+        return report
+    _charge(run, item, declared, touched, call.excinfo.value)
+    if isinstance(call.excinfo.value, TargetError | CheckFailed):
+        report.longrepr = str(call.excinfo.value)  # one line, no traceback: it is the target's fault
+    return report
+
+
+def _charge(run: Run, item: pytest.Item, declared: tuple[str, ...], touched: set[str],
+            exc: BaseException) -> None:
+    if isinstance(exc, CheckFailed):
+        return  # already recorded with its requirement
+    if isinstance(exc, DeadlineExceeded):
+        status, reason = "error", f"not evaluated: {exc}"
+        item.session.shouldstop = "the run's --deadline passed"
+    elif isinstance(exc, TargetError):
+        status, reason = "fail", str(exc)
+    else:
+        status, reason = "error", f"harness error: {type(exc).__name__}: {exc}"[:300]
+    for req in declared:
+        if req not in touched or status == "fail":
+            if status == "fail":
+                run.recorder.failure(req, check=item.nodeid, operation="", message=reason)
+            else:
+                run.recorder.outcome(req, status, check=item.nodeid, reason=reason)
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    run = _run(session.config)
+    if run is None:
+        return
+    verdict = _finish(session.config, run)
+    if verdict is not None:
+        session.exitstatus = verdict
+
+
+def _finish(config: pytest.Config, run: Run) -> int | None:
+    from conformance._finish import finish
+
+    if getattr(run, "_finished", None) is not None:
+        return run._finished
+    run._finished = finish(run, config)
+    return run._finished
+
+
+# fixtures ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def run(request: pytest.FixtureRequest) -> Run:
+    value = _run(request.config)
+    if value is None:
+        pytest.skip("the conformance run was not configured")
+    return value
+
+
+@pytest.fixture
+def check(request: pytest.FixtureRequest, run: Run) -> Iterator[Check]:
+    declared = _declared(request.node)
+    value = Check(run.recorder, request.node.nodeid, declared)
+    request.node._valora_check = value
+    yield value
+
+
+@pytest.fixture(scope="session")
+def api(run: Run) -> Client:
+    return run.api
+
+
+@pytest.fixture(scope="session")
+def api_b(run: Run) -> Client:
+    if run.api_b is None:
+        pytest.skip("no --api-key-b (organization B) given; tenant isolation cannot be checked")
+    return run.api_b
+
+
+@pytest.fixture(scope="session")
+def api_ro(run: Run) -> Client:
+    if run.api_ro is None:
+        pytest.skip("no --read-only-key given; role enforcement cannot be checked")
+    return run.api_ro
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    run = _run(config)
+    return [f"valora: report directory {run.settings.report_dir}"] if run else []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    run = _run(terminalreporter.config)
+    summary = getattr(run, "_summary", None) if run else None
+    if summary:
+        terminalreporter.write_sep("=", "Valora conformance")
+        for line in summary:
+            terminalreporter.write_line(line)
+

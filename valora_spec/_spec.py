@@ -1,0 +1,225 @@
+"""Find, load and walk the released spec documents (`spec/<X.Y.Z>/openapi.yaml`).
+
+Shared by the `valora-spec` CLI and the spec tests. Only local `$ref`s (`#/...`) are used in this
+repository: every version is one self-contained document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+SPEC_FILE = "openapi.yaml"
+SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+_DOC_URI = "urn:valora:spec"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Keywords whose value is a schema, a list of schemas, or a map of name -> schema.
+_ONE = ("items", "additionalProperties", "not", "if", "then", "else", "contains",
+        "propertyNames", "unevaluatedItems", "unevaluatedProperties", "contentSchema")
+_LIST = ("allOf", "anyOf", "oneOf", "prefixItems")
+_MAP = ("properties", "patternProperties", "$defs", "dependentSchemas")
+# RFC 3986 characters; jsonschema only checks uri formats when rfc3986-validator is installed.
+_URI_CHARS = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*$")
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
+def repo_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above `start` (default: this package, then the cwd) with spec/."""
+    starts = [start] if start else [Path(__file__).resolve().parent, Path.cwd().resolve()]
+    for first in starts:
+        for folder in [first, *first.parents]:
+            if (folder / "spec").is_dir() and (folder / "pyproject.toml").is_file():
+                return folder
+    raise FileNotFoundError("no repository root (a folder with spec/ and pyproject.toml) found")
+
+
+def semver_key(version: str) -> tuple[int, int, int]:
+    match = SEMVER.match(version)
+    if not match:
+        raise ValueError(f"not a version X.Y.Z: {version!r}")
+    major, minor, patch = (int(part) for part in match.groups())
+    return major, minor, patch
+
+
+def released_versions(root: Path | None = None) -> list[str]:
+    """Every `spec/X.Y.Z/` folder holding an openapi.yaml, oldest first."""
+    spec_dir = (root or repo_root()) / "spec"
+    found = [p.name for p in spec_dir.iterdir() if SEMVER.match(p.name) and (p / SPEC_FILE).is_file()]
+    return sorted(found, key=semver_key)
+
+
+def spec_path(version: str, root: Path | None = None) -> Path:
+    return (root or repo_root()) / "spec" / version / SPEC_FILE
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+
+
+def load_spec(version: str, root: Path | None = None) -> dict[str, Any]:
+    return load_yaml(spec_path(version, root))
+
+
+def load_requirements(root: Path | None = None) -> list[dict[str, Any]]:
+    return load_yaml((root or repo_root()) / "spec" / "requirements.yaml")["requirements"]
+
+
+def pointer(*parts: str | int) -> str:
+    """A JSON pointer fragment (`#/a/b~1c`) from its unescaped parts."""
+    escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return "#" + "".join("/" + p for p in escaped)
+
+
+def resolve(doc: Any, ref: str) -> Any:
+    """The node a local `$ref` (`#/...`) points at; LookupError when it points nowhere."""
+    if not ref.startswith("#"):
+        raise LookupError(f"not a local reference: {ref}")
+    node = doc
+    for raw in [p for p in ref[1:].split("/")][1:]:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise LookupError(f"unresolvable reference: {ref}")
+    return node
+
+
+def deref(doc: Any, node: Any) -> Any:
+    """Follow `$ref` chains of an OpenAPI object (not a schema: its siblings are dropped)."""
+    seen: set[str] = set()
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+        if node["$ref"] in seen:
+            raise LookupError(f"reference cycle at {node['$ref']}")
+        seen.add(node["$ref"])
+        node = resolve(doc, node["$ref"])
+    return node
+
+
+def iter_refs(node: Any, *path: str | int) -> Iterator[tuple[str, str]]:
+    """(location, target) of every `$ref` string below `node`."""
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield pointer(*path), node["$ref"]
+        for key, value in node.items():
+            yield from iter_refs(value, *path, key)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from iter_refs(value, *path, index)
+
+
+def unresolved_refs(doc: dict[str, Any]) -> list[str]:
+    problems = []
+    for where, ref in iter_refs(doc):
+        try:
+            resolve(doc, ref)
+        except LookupError as exc:
+            problems.append(f"{where}: {exc}")
+    return problems
+
+
+def iter_schemas(doc: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
+    """(path, schema) of every schema object: components.schemas, every `schema`, and subschemas."""
+
+    def schema_tree(path: tuple[str | int, ...], schema: Any) -> Iterator:
+        if not isinstance(schema, dict):
+            return
+        yield path, schema
+        for key in _ONE:
+            yield from schema_tree((*path, key), schema.get(key))
+        for key in _LIST:
+            for index, sub in enumerate(schema.get(key) or []):
+                yield from schema_tree((*path, key, index), sub)
+        for key in _MAP:
+            for name, sub in (schema.get(key) or {}).items():
+                yield from schema_tree((*path, key, name), sub)
+
+    def objects(path: tuple[str | int, ...], node: Any) -> Iterator:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("example", "examples") and "schema" in node:
+                    continue
+                if key == "schema":
+                    yield from schema_tree((*path, key), value)
+                elif path == ("components",) and key == "schemas":
+                    for name, schema in value.items():
+                        yield from schema_tree((*path, key, name), schema)
+                else:
+                    yield from objects((*path, key), value)
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                yield from objects((*path, index), value)
+
+    yield from objects((), doc)
+
+
+def iter_examples(doc: dict[str, Any]) -> Iterator[tuple[str, tuple[str | int, ...], Any]]:
+    """(location, path of the schema it must satisfy, example) of every example in the document.
+
+    Covers schema `examples` (and the deprecated schema `example`) and the `example`/`examples`
+    of media types, parameters and headers (Example objects, by value or `$ref`).
+    """
+    for path, schema in iter_schemas(doc):
+        for index, value in enumerate(schema.get("examples") or []):
+            yield pointer(*path, "examples", index), path, value
+        if "example" in schema:
+            yield pointer(*path, "example"), path, schema["example"]
+
+    def holders(path: tuple[str | int, ...], node: Any) -> Iterator:
+        if isinstance(node, dict):
+            if "schema" in node and isinstance(node["schema"], dict):
+                schema_at = (*path, "schema")
+                if "example" in node:
+                    yield pointer(*path, "example"), schema_at, node["example"]
+                for name, example in (node.get("examples") or {}).items():
+                    example = deref(doc, example)
+                    yield pointer(*path, "examples", name), schema_at, example.get("value")
+            for key, value in node.items():
+                if key in ("schema", "example", "examples"):
+                    continue
+                if path == ("components",) and key == "schemas":
+                    continue
+                yield from holders((*path, key), value)
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                yield from holders((*path, index), value)
+
+    yield from holders((), doc)
+
+
+def format_checker() -> FormatChecker:
+    """Draft 2020-12 format checking, plus `uri` and `uri-reference` (not checked by default)."""
+    checker = FormatChecker(Draft202012Validator.FORMAT_CHECKER.checkers)
+
+    @checker.checks("uri-reference")
+    def _uri_reference(value: object) -> bool:
+        return not isinstance(value, str) or bool(_URI_CHARS.match(value))
+
+    @checker.checks("uri")
+    def _uri(value: object) -> bool:
+        return not isinstance(value, str) or bool(_URI_CHARS.match(value) and _URI_SCHEME.match(value))
+
+    return checker
+
+
+def example_errors(doc: dict[str, Any]) -> list[str]:
+    """One line per example that does not validate against its schema (Draft 2020-12, formats)."""
+    registry = Registry().with_resource(_DOC_URI, DRAFT202012.create_resource(doc))
+    checker = format_checker()
+    problems = []
+    for where, schema_path, example in iter_examples(doc):
+        validator = Draft202012Validator({"$ref": _DOC_URI + pointer(*schema_path)},
+                                         registry=registry, format_checker=checker)
+        for error in validator.iter_errors(example):
+            at = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            problems.append(f"{where}: {at}: {error.message}")
+    return problems

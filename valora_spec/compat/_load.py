@@ -1,0 +1,44 @@
+"""Read specs from files or released version names."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ._errors import SpecError
+
+VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+# The C loader is several times faster on large specs; fall back when it is not built.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def repo_root() -> Path:
+    # The repository root is the parent of the `valora_spec` package.
+    return Path(__file__).resolve().parent.parent.parent
+
+
+def spec_path(name: str, spec_dir: Path | None = None) -> Path:
+    """A file path as given, or `X.Y.Z` meaning `spec/X.Y.Z/openapi.yaml`."""
+    path = Path(name)
+    if VERSION.match(name) and not path.is_file():
+        path = (spec_dir or repo_root() / "spec") / name / "openapi.yaml"
+        if not path.is_file():
+            raise SpecError(f"unknown version {name}: {path} does not exist")
+    return path
+
+
+def load_spec(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        document = yaml.load(text, Loader=_LOADER)
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
+    if not isinstance(document, dict):
+        raise SpecError(f"{path} does not hold an OpenAPI document (a mapping)")
+    return document

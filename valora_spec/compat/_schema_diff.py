@@ -1,0 +1,496 @@
+"""Compare what two JSON Schemas accept, for one side of the wire.
+
+Findings carry a path relative to the schema compared and, once the comparison
+has gone through the same `$ref` on both sides, an anchor: the pointer of the
+root cause inside that shared component. Callers group findings by anchor, which
+is how one changed component used by many operations becomes one change.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple
+
+from ._fingerprint import DOC_KEYWORDS, fingerprint
+from ._resolve import Resolver, join, ref_of
+
+REQUEST = "request"
+RESPONSE = "response"
+
+# A higher lower bound or a lower upper bound accepts less.
+LOWER_BOUNDS = (
+    "minLength",
+    "minItems",
+    "minProperties",
+    "minContains",
+    "minimum",
+    "exclusiveMinimum",
+)
+UPPER_BOUNDS = (
+    "maxLength",
+    "maxItems",
+    "maxProperties",
+    "maxContains",
+    "maximum",
+    "exclusiveMaximum",
+)
+UNIONS = ("oneOf", "anyOf")
+NULL = frozenset({"null"})
+DOC_ORDER = tuple(sorted(DOC_KEYWORDS))  # a stable order for stable output
+
+
+class Finding(NamedTuple):
+    rule: str
+    path: tuple[str, ...]  # relative to the schema compared
+    anchor: str | None  # root cause inside a component shared by both versions
+    message: str
+
+
+def under(findings: list[Finding], *segments: str) -> list[Finding]:
+    return [f._replace(path=(*segments, *f.path)) for f in findings]
+
+
+class SchemaDiffer:
+    def __init__(self, old: Resolver, new: Resolver) -> None:
+        self._old = old
+        self._new = new
+        self._memo: dict[tuple[str, str, str], list[Finding]] = {}
+        self._active: set[tuple[str, str, str]] = set()
+        self._cuts: list[set[tuple[str, str, str]]] = []
+
+    def diff(self, old: Any, new: Any, side: str) -> list[Finding]:
+        old_ref, new_ref = ref_of(old), ref_of(new)
+        if old_ref is None or new_ref is None:
+            # At most one side is a $ref: an inline schema moved into a component (or
+            # back) is compared by content, so the move itself is not a change.
+            return self._diff_resolved(self._old.deref(old)[0], self._new.deref(new)[0], side)
+        key = (old_ref, new_ref, side)
+        cached = self._memo.get(key)
+        if cached is not None:
+            return cached
+        if key in self._active:
+            # A recursive schema: the comparison already under way covers this level.
+            if self._cuts:
+                self._cuts[-1].add(key)
+            return []
+        self._active.add(key)
+        self._cuts.append(set())
+        new_schema, anchor = self._new.deref(new)
+        try:
+            found = self._diff_resolved(self._old.deref(old)[0], new_schema, side)
+        finally:
+            self._active.discard(key)
+            cuts = self._cuts.pop()
+        found = [f if f.anchor else f._replace(anchor=join(str(anchor), f.path)) for f in found]
+        cuts.discard(key)
+        if cuts:
+            # Cut short by an enclosing comparison: incomplete on its own, so not memoised.
+            if self._cuts:
+                self._cuts[-1].update(cuts)
+        else:
+            self._memo[key] = found
+        return found
+
+    def _diff_resolved(self, old: Any, new: Any, side: str) -> list[Finding]:
+        old = self._flatten(self._old, _as_schema(old), frozenset())
+        new = self._flatten(self._new, _as_schema(new), frozenset())
+        found: list[Finding] = []
+        _docs(old, new, found)
+        if not old.get("deprecated") and new.get("deprecated") is True:
+            _note(found, "field-deprecated", ("deprecated",), "marked deprecated")
+        if _has_union(old) != _has_union(new):
+            # A plain schema became a oneOf/anyOf (or back): compare it as one branch.
+            self._unions(old, new, side, found)
+            return found
+        if _types(old, new, side, found):
+            return found  # nothing in common: the keyword-by-keyword comparison is noise
+        _enum(old, new, side, found)
+        _constraints(old, new, side, found)
+        _default(old, new, side, found)
+        self._properties(old, new, side, found)
+        self._additional_properties(old, new, side, found)
+        self._items(old, new, side, found)
+        self._unions(old, new, side, found)
+        return found
+
+    def _flatten(self, resolver: Resolver, schema: dict[str, Any], seen: frozenset[str]) -> dict:
+        """Merge allOf parts into one schema, so splitting a schema into parts is no change."""
+        parts = schema.get("allOf")
+        if not isinstance(parts, list):
+            return schema
+        merged = {k: v for k, v in schema.items() if k != "allOf"}
+        properties = dict(merged.get("properties") or {})
+        required = list(merged.get("required") or [])
+        for part in parts:
+            resolved, ref = resolver.deref(part)
+            if ref in seen:
+                continue
+            resolved = self._flatten(resolver, _as_schema(resolved), seen | {ref} if ref else seen)
+            for key, value in resolved.items():
+                if key == "properties" and isinstance(value, dict):
+                    for name, sub in value.items():
+                        properties.setdefault(name, sub)
+                elif key == "required" and isinstance(value, list):
+                    required.extend(name for name in value if name not in required)
+                else:
+                    merged.setdefault(key, value)
+        if properties:
+            merged["properties"] = properties
+        if required:
+            merged["required"] = required
+        return merged
+
+    def _properties(self, old: dict, new: dict, side: str, found: list[Finding]) -> None:
+        old_props, new_props = _properties_of(old), _properties_of(new)
+        if not old_props and not new_props:
+            return
+        old_required, new_required = _required(old), _required(new)
+        # readOnly properties never travel in requests, writeOnly never in responses.
+        hidden = "readOnly" if side == REQUEST else "writeOnly"
+        for name in {**old_props, **new_props}:
+            before = old_props.get(name)
+            after = new_props.get(name)
+            if before is not None and _flag(self._old, before, hidden):
+                before = None
+            if after is not None and _flag(self._new, after, hidden):
+                after = None
+            path = ("properties", name)
+            if before is None and after is None:
+                continue
+            if before is None:
+                if side == RESPONSE:
+                    rule = "response-property-added"
+                elif name in new_required:
+                    rule = "request-property-added-required"
+                else:
+                    rule = "request-property-added-optional"
+                _note(found, rule, path, f"property {name!r} added")
+                continue
+            if after is None:
+                _note(found, f"{side}-property-removed", path, f"property {name!r} removed")
+                continue
+            was, now = name in old_required, name in new_required
+            if was != now:
+                state = "required" if now else "optional"
+                _note(
+                    found,
+                    f"{side}-property-became-{state}",
+                    path,
+                    f"property {name!r} became {state}",
+                )
+            found.extend(under(self.diff(before, after, side), *path))
+
+    def _additional_properties(self, old: dict, new: dict, side: str, found: list[Finding]) -> None:
+        before, after = old.get("additionalProperties"), new.get("additionalProperties")
+        if isinstance(before, dict) and isinstance(after, dict) and before and after:
+            found.extend(under(self.diff(before, after, side), "additionalProperties"))
+            return
+        was, now = _openness(before), _openness(after)
+        if was == now:
+            return
+        path = ("additionalProperties",)
+        if now < was:
+            _note(found, f"{side}-constraint-tightened", path, "additional properties restricted")
+        elif side == RESPONSE:
+            _note(
+                found,
+                "response-additional-properties-allowed",
+                path,
+                "additional properties allowed",
+            )
+        else:
+            _note(found, "request-constraint-loosened", path, "additional properties allowed")
+
+    def _items(self, old: dict, new: dict, side: str, found: list[Finding]) -> None:
+        before, after = old.get("items"), new.get("items")
+        if before is None and after is None:
+            return
+        if before is None:
+            _note(found, f"{side}-constraint-tightened", ("items",), "items schema added")
+        elif after is None:
+            _note(found, f"{side}-constraint-loosened", ("items",), "items schema removed")
+        else:
+            found.extend(under(self.diff(before, after, side), "items"))
+
+    def _unions(self, old: dict, new: dict, side: str, found: list[Finding]) -> None:
+        for keyword in UNIONS:
+            if keyword not in old and keyword not in new:
+                continue
+            before, after = _branches(old, keyword), _branches(new, keyword)
+            pairs, added, removed = self._match_branches(before, after)
+            for i, j in pairs:
+                found.extend(under(self.diff(before[i], after[j], side), keyword, str(j)))
+            for j in added:
+                message = f"{keyword} branch {_describe(after[j])} added"
+                _note(found, f"{side}-union-branch-added", (keyword, str(j)), message)
+            for i in removed:
+                message = f"{keyword} branch {_describe(before[i])} removed"
+                _note(found, f"{side}-union-branch-removed", (keyword, str(i)), message)
+
+    def _match_branches(
+        self, before: list[Any], after: list[Any]
+    ) -> tuple[list[tuple[int, int]], list[int], list[int]]:
+        """Pair branches: same shape first, then same $ref name, then by order."""
+        old_left, new_left = list(range(len(before))), list(range(len(after)))
+        pairs: list[tuple[int, int]] = []
+
+        def take(same: Any) -> None:
+            for i in list(old_left):
+                for j in new_left:
+                    if same(i, j):
+                        pairs.append((i, j))
+                        old_left.remove(i)
+                        new_left.remove(j)
+                        break
+
+        old_prints = [fingerprint(self._old, branch) for branch in before]
+        new_prints = [fingerprint(self._new, branch) for branch in after]
+        take(lambda i, j: old_prints[i] == new_prints[j])
+        take(
+            lambda i, j: (
+                _ref_name(before[i]) is not None and _ref_name(before[i]) == _ref_name(after[j])
+            )
+        )
+        if len(old_left) == len(new_left):
+            pairs.extend(zip(old_left, new_left, strict=True))
+            old_left, new_left = [], []
+        return pairs, new_left, old_left
+
+
+def _note(found: list[Finding], rule: str, path: tuple[str, ...], message: str) -> None:
+    found.append(Finding(rule, path, None, message))
+
+
+def _as_schema(node: Any) -> dict[str, Any]:
+    if node is False:
+        return {"not": {}}
+    return node if isinstance(node, dict) else {}
+
+
+def _docs(old: dict, new: dict, found: list[Finding]) -> None:
+    for key in DOC_ORDER:
+        if old.get(key) != new.get(key):
+            _note(found, "docs-changed", (key,), f"{key} changed")
+
+
+def _type_set(schema: dict) -> frozenset[str] | None:
+    declared = schema.get("type")
+    if declared is None:
+        return None
+    types = {declared} if isinstance(declared, str) else set(declared)
+    if schema.get("nullable") is True:  # OpenAPI 3.0 spelling, still seen in 3.1 documents
+        types.add("null")
+    if "number" in types:
+        types.add("integer")
+    return frozenset(types)
+
+
+def _show(types: frozenset[str]) -> str:
+    shown = sorted(types - {"integer"} if "number" in types else types)
+    return "|".join(shown) or "nothing"
+
+
+def _types(old: dict, new: dict, side: str, found: list[Finding]) -> bool:
+    """Compare `type`; True when old and new accept no type in common."""
+    before, after = _type_set(old), _type_set(new)
+    if before == after:
+        return False
+    path = ("type",)
+    if before is None or after is None:
+        rule = "narrowed" if before is None else "widened"
+        shown = "any" if before is None else _show(before)
+        now = "any" if after is None else _show(after)
+        _note(found, f"{side}-type-{rule}", path, f"type {shown} -> {now}")
+        return False
+    was, now = before - NULL, after - NULL
+    if was != now:
+        if was < now:
+            rule = "widened"
+        elif now < was:
+            rule = "narrowed"
+        else:
+            rule = "changed"
+        message = f"type {_show(before)} -> {_show(after)}"
+        _note(found, f"{side}-type-{rule}", path, message)
+        if not was & now:
+            return True
+    if "null" in after and "null" not in before:
+        _note(found, f"{side}-nullable-added", path, "null now allowed")
+    elif "null" in before and "null" not in after:
+        _note(found, f"{side}-nullable-removed", path, "null no longer allowed")
+    return False
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _enum_of(schema: dict) -> tuple[str, dict[str, Any], bool] | None:
+    """(keyword, values by canonical form, open?) for enum, const or x-extensible-enum."""
+    for keyword, is_open in (("enum", False), ("const", False), ("x-extensible-enum", True)):
+        if keyword in schema:
+            raw = [schema[keyword]] if keyword == "const" else schema[keyword]
+            if not isinstance(raw, list):
+                continue
+            # null is nullability's business, not the enum's.
+            return keyword, {_canonical(v): v for v in raw if v is not None}, is_open
+    return None
+
+
+def _values(values: list[Any]) -> str:
+    return ", ".join(json.dumps(v, default=str) for v in values)
+
+
+def _enum(old: dict, new: dict, side: str, found: list[Finding]) -> None:
+    before, after = _enum_of(old), _enum_of(new)
+    if before is None and after is None:
+        return
+    if before is None:
+        assert after is not None
+        _note(found, f"{side}-constraint-tightened", (after[0],), f"{after[0]} introduced")
+        return
+    if after is None:
+        _note(found, f"{side}-constraint-loosened", (before[0],), f"{before[0]} removed")
+        return
+    keyword, new_values, new_open = after
+    _, old_values, old_open = before
+    path = (keyword,)
+    added = [v for k, v in new_values.items() if k not in old_values]
+    removed = [v for k, v in old_values.items() if k not in new_values]
+    if side == RESPONSE and not old_open and new_open:
+        _note(found, "response-enum-made-extensible", path, "enum became x-extensible-enum")
+    elif side == RESPONSE and old_open and not new_open:
+        _note(found, "response-constraint-tightened", path, "x-extensible-enum closed")
+    if added:
+        rule = f"{side}-enum-value-added"
+        if side == RESPONSE and new_open:
+            rule = "response-extensible-enum-value-added"
+        _note(found, rule, path, f"value(s) {_values(added)} added")
+    if removed:
+        _note(found, f"{side}-enum-value-removed", path, f"value(s) {_values(removed)} removed")
+
+
+def _number(value: Any) -> float | int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None  # booleans are OpenAPI 3.0 exclusiveMinimum flags, not bounds
+    return value
+
+
+def _constraints(old: dict, new: dict, side: str, found: list[Finding]) -> None:
+    def add(kind: str, keyword: str, message: str) -> None:
+        _note(found, f"{side}-constraint-{kind}", (keyword,), message)
+
+    for keyword in (*LOWER_BOUNDS, *UPPER_BOUNDS):
+        was, now = _number(old.get(keyword)), _number(new.get(keyword))
+        if was == now:
+            continue
+        if was is None:
+            add("tightened", keyword, f"{keyword} {now} added")
+        elif now is None:
+            add("loosened", keyword, f"{keyword} {was} removed")
+        else:
+            higher_is_tighter = keyword in LOWER_BOUNDS
+            kind = "tightened" if (now > was) == higher_is_tighter else "loosened"
+            add(kind, keyword, f"{keyword} {was} -> {now}")
+
+    was, now = _number(old.get("multipleOf")), _number(new.get("multipleOf"))
+    if was != now:
+        if was is None:
+            add("tightened", "multipleOf", f"multipleOf {now} added")
+        elif now is None:
+            add("loosened", "multipleOf", f"multipleOf {was} removed")
+        elif _divides(was, now):
+            add("tightened", "multipleOf", f"multipleOf {was} -> {now}")
+        elif _divides(now, was):
+            add("loosened", "multipleOf", f"multipleOf {was} -> {now}")
+        else:
+            add("changed", "multipleOf", f"multipleOf {was} -> {now}")
+
+    if bool(old.get("uniqueItems")) != bool(new.get("uniqueItems")):
+        kind = "tightened" if new.get("uniqueItems") else "loosened"
+        add(kind, "uniqueItems", f"uniqueItems {kind}")
+
+    for keyword in ("pattern", "format"):
+        was, now = old.get(keyword), new.get(keyword)
+        if was == now:
+            continue
+        if was is None:
+            add("tightened", keyword, f"{keyword} {now!r} added")
+        elif now is None:
+            add("loosened", keyword, f"{keyword} {was!r} removed")
+        else:
+            add("changed", keyword, f"{keyword} {was!r} -> {now!r}")
+
+
+def _divides(small: float, big: float) -> bool:
+    if small == 0:
+        return False
+    ratio = big / small
+    return abs(ratio - round(ratio)) < 1e-9
+
+
+def _default(old: dict, new: dict, side: str, found: list[Finding]) -> None:
+    if "default" not in old and "default" not in new:
+        return
+    if "default" not in old:
+        _note(found, f"{side}-default-added", ("default",), "default added")
+    elif "default" not in new:
+        _note(found, f"{side}-default-changed", ("default",), "default removed")
+    elif _canonical(old["default"]) != _canonical(new["default"]):
+        message = f"default {_values([old['default']])} -> {_values([new['default']])}"
+        _note(found, f"{side}-default-changed", ("default",), message)
+
+
+def _properties_of(schema: dict) -> dict[str, Any]:
+    properties = schema.get("properties")
+    found = dict(properties) if isinstance(properties, dict) else {}
+    for name in _required(schema):
+        found.setdefault(name, {})  # required but undeclared: present, with any value
+    return found
+
+
+def _required(schema: dict) -> set[str]:
+    required = schema.get("required")
+    return {str(name) for name in required} if isinstance(required, list) else set()
+
+
+def _flag(resolver: Resolver, schema: Any, flag: str) -> bool:
+    resolved, _ = resolver.deref(schema)
+    return isinstance(resolved, dict) and resolved.get(flag) is True
+
+
+def _openness(value: Any) -> int:
+    """2: anything goes (absent, true, {}); 1: a schema; 0: closed (false)."""
+    if value is None or value is True or value == {}:
+        return 2
+    if value is False:
+        return 0
+    return 1
+
+
+def _has_union(schema: dict) -> bool:
+    return any(keyword in schema for keyword in UNIONS)
+
+
+def _branches(schema: dict, keyword: str) -> list[Any]:
+    if keyword in schema:
+        branches = schema[keyword]
+        return list(branches) if isinstance(branches, list) else []
+    if _has_union(schema):
+        return []  # it has the other union keyword: that one is compared on its own
+    rest = {k: v for k, v in schema.items() if k not in DOC_KEYWORDS}
+    return [rest] if rest else []
+
+
+def _ref_name(node: Any) -> str | None:
+    ref = ref_of(node)
+    return ref.rsplit("/", 1)[-1] if ref else None
+
+
+def _describe(node: Any) -> str:
+    name = _ref_name(node)
+    if name:
+        return repr(name)
+    if isinstance(node, dict) and "type" in node:
+        return f"of type {node['type']}"
+    return "(inline schema)"
