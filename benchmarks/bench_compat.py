@@ -6,7 +6,6 @@ Prints figures; asserts nothing. Run: .venv/bin/python benchmarks/bench_compat.p
 from __future__ import annotations
 
 import copy
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -76,8 +75,16 @@ def build_spec() -> dict[str, Any]:
             "type": "object",
             "properties": {k: {"type": "string"} for k in ("line1", "city", "postal_code")},
         },
-        "Card": {"type": "object", "required": ["last4"], "properties": {"last4": {"type": "string"}}},
-        "BankAccount": {"type": "object", "required": ["iban"], "properties": {"iban": {"type": "string"}}},
+        "Card": {
+            "type": "object",
+            "required": ["last4"],
+            "properties": {"last4": {"type": "string"}},
+        },
+        "BankAccount": {
+            "type": "object",
+            "required": ["iban"],
+            "properties": {"iban": {"type": "string"}},
+        },
         "Error": {
             "type": "object",
             "required": ["type", "title"],
@@ -92,7 +99,10 @@ def build_spec() -> dict[str, Any]:
         schemas[f"{name}List"] = {
             "type": "object",
             "required": ["data"],
-            "properties": {"data": {"type": "array", "items": _ref(name)}, "next": {"type": "string"}},
+            "properties": {
+                "data": {"type": "array", "items": _ref(name)},
+                "next": {"type": "string"},
+            },
         }
         errors = {"404": {"$ref": "#/components/responses/NotFound"}}
         ok = {"description": "ok", "content": _json(_ref(name))}
@@ -133,7 +143,11 @@ def build_spec() -> dict[str, Any]:
         "components": {
             "schemas": schemas,
             "parameters": {
-                "Limit": {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 100}},
+                "Limit": {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "maximum": 100},
+                },
                 "Cursor": {"name": "cursor", "in": "query", "schema": {"type": "string"}},
             },
             "responses": {"NotFound": {"description": "not found", "content": _json(_ref("Error"))}},
@@ -213,10 +227,7 @@ def main() -> None:
         detail = ""
         if result is not None:
             locations = sum(len(change.locations) for change in result.changes)
-            detail = (
-                f"  -> {result.required_bump.label}, {len(result.changes)} changes"
-                f" at {locations} places"
-            )
+            detail = f"  -> {result.required_bump.label}, {len(result.changes)} changes at {locations} places"
         print(f"  {label:<30} {seconds * 1000:8.1f} ms{detail}")
 
 

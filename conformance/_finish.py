@@ -29,6 +29,8 @@ def finish(run: Run, config: pytest.Config) -> int:
                               profiles=load_profiles(), waivers=waivers, baseline=baseline)
         write_artifacts(report, out, signing_key=settings.sign_key)
     except Exception as exc:  # noqa: BLE001 - never lose a run's results to a report bug
+        out = out / "unreported"  # kept apart so no later manifest covers it
+        out.mkdir(exist_ok=True)
         (out / "run.json").write_text(json.dumps(data, indent=2))
         (out / "report-error.txt").write_text(traceback.format_exc())
         run._summary = [f"could not build the report ({type(exc).__name__}: {exc}); "
@@ -55,5 +57,5 @@ def finish(run: Run, config: pytest.Config) -> int:
     lines.append(f"report: {out / 'report.html'} (and report.json, junit.xml, summary.md)")
     run._summary = lines
     if settings.fail_on == "regression":
-        return 1 if report.get("baseline", {}).get("regressions") else 0
+        return 1 if (report.get("baseline") or {}).get("regressions") else 0
     return 0 if verdict == "pass" else 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import shlex
 import threading
-import zlib
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any

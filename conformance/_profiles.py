@@ -49,7 +49,10 @@ def load_profiles(directory: Path = PROFILES_DIR) -> list[dict[str, Any]]:
 
 def load_waivers(path: Path) -> list[dict[str, Any]]:
     """The waiver list (`[{requirement, reason, expires: YYYY-MM-DD}]`); an empty file is none."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date like 2025-02-30
+        raise ValueError(f"{path}: not a valid waiver file: {exc}") from exc
     if isinstance(data, list):
         # YAML reads an unquoted date as a date; keep the file format a plain string.
         data = [_normalise_expiry(w) for w in data]
@@ -58,7 +61,7 @@ def load_waivers(path: Path) -> list[dict[str, Any]]:
         try:
             date.fromisoformat(waiver["expires"])  # a real calendar day, not only the right shape
         except ValueError as exc:
-            raise ValueError(f"{path}: {index}/expires: {exc}") from exc
+            raise ValueError(f"{path}: waiver {index}: expires: {exc}") from exc
     return data
 
 

@@ -10,6 +10,7 @@ import hypothesis
 import pytest
 
 from conformance._catalogue import Catalogue
+from conformance._factory import Factory
 from conformance._http import Client, DeadlineExceeded, TargetError
 from conformance._recorder import Check, CheckFailed
 from conformance._run import Run
@@ -122,8 +123,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Gener
 
 def _charge(run: Run, item: pytest.Item, declared: tuple[str, ...], touched: set[str],
             exc: BaseException) -> None:
-    if isinstance(exc, CheckFailed):
-        return  # already recorded with its requirement
+    if isinstance(exc, CheckFailed):  # the failing requirement is already recorded
+        for req in declared:
+            if req not in touched:
+                run.recorder.outcome(req, "skip", check=item.nodeid,
+                                     reason=f"not evaluated: an earlier step failed ({exc})")
+        return
     if isinstance(exc, DeadlineExceeded):
         status, reason = "error", f"not evaluated: {exc}"
         item.session.shouldstop = "the run's --deadline passed"
@@ -181,6 +186,11 @@ def check(request: pytest.FixtureRequest, run: Run) -> Iterator[Check]:
     value = Check(run.recorder, request.node.nodeid, declared)
     request.node._valora_check = value
     yield value
+
+
+@pytest.fixture
+def factory(run: Run) -> Factory:
+    return Factory(run)
 
 
 @pytest.fixture(scope="session")

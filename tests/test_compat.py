@@ -36,7 +36,7 @@ def _run(pair: Path):
     return compare(_load(pair / "old.yaml"), _load(pair / "new.yaml"))
 
 
-# --- the corpus ---------------------------------------------------------------------------
+# --- the corpus -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("pair", PAIRS, ids=[pair.name for pair in PAIRS])
@@ -64,7 +64,7 @@ def test_corpus_covers_side_neutral_rules_on_both_sides():
         assert seen[rule_id] == {"request", "response"}
 
 
-# --- grouping by root cause ---------------------------------------------------------------
+# --- grouping by root cause -------------------------------------------------------------
 
 
 def _spec_with_shared_component(operations: int, status_values: list[str]) -> dict:
@@ -74,9 +74,7 @@ def _spec_with_shared_component(operations: int, status_values: list[str]) -> di
         paths[f"/accounts/{i}/invoices"] = {
             "get": {
                 "operationId": f"listInvoices{i}",
-                "responses": {
-                    "200": {"description": "ok", "content": {"application/json": {"schema": ref}}}
-                },
+                "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": ref}}}},
             }
         }
     invoice = {
@@ -119,7 +117,7 @@ def test_component_used_in_requests_and_responses_gives_one_change_per_side():
     }
 
 
-# --- $ref moves are not changes -------------------------------------------------------------
+# --- $ref moves are not changes ---------------------------------------------------------
 
 
 def _inline_refs(node, components, stack=()):
@@ -174,9 +172,7 @@ def test_recursive_schemas_terminate():
         edge = {"type": "object", "properties": {"to": {"$ref": "#/components/schemas/Node"}}}
         spec = _spec_with_shared_component(2, ["open"])
         spec["components"]["schemas"].update({"Node": node, "Edge": edge})
-        spec["components"]["schemas"]["Invoice"]["properties"]["root"] = {
-            "$ref": "#/components/schemas/Node"
-        }
+        spec["components"]["schemas"]["Invoice"]["properties"]["root"] = {"$ref": "#/components/schemas/Node"}
         return spec
 
     old, new = tree({}), tree({"label": {"type": "string"}})
@@ -186,7 +182,7 @@ def test_recursive_schemas_terminate():
     assert compare(new, old).required_bump is Bump.MAJOR
 
 
-# --- policy ----------------------------------------------------------------------------------------
+# --- policy -----------------------------------------------------------------------------
 
 
 def test_policy_override_changes_the_bump():
@@ -220,7 +216,7 @@ def test_default_policy_file_matches_the_rule_catalogue():
     assert dict(policy.overrides) == {rule_id: rule.bump for rule_id, rule in RULES.items()}
 
 
-# --- CLI -------------------------------------------------------------------------------------------
+# --- CLI --------------------------------------------------------------------------------
 
 
 def test_cli_json_output(capsys):
@@ -248,13 +244,20 @@ def test_cli_text_output_names_rule_side_and_place(capsys, tmp_path):
 
 @pytest.mark.parametrize(
     ("old", "problem"),
-    [("no/such/file.yaml", "cannot read"), ("9.9.9", "unknown version"), ("BAD", "not valid YAML")],
+    [
+        ("no/such/file.yaml", "cannot read"),
+        ("9.9.9", "unknown version"),
+        ("openapi: [3.1\n", "not valid YAML"),
+        ("- just\n- a list\n", "not an OpenAPI document"),
+        ("openapi: 3.1.0\npaths: [1]\n", "not an OpenAPI document"),
+    ],
 )
 def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys, old, problem):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("openapi: [3.1\n")
-    good = PAIRS[0] / "old.yaml"
-    code = main(["compat", str(bad) if old == "BAD" else old, str(good)])
+    if "\n" in old:
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(old)
+        old = str(bad)
+    code = main(["compat", old, str(PAIRS[0] / "old.yaml")])
     err = capsys.readouterr().err
     assert code == 2
     assert problem in err
@@ -273,7 +276,7 @@ def test_cli_bad_path_never_prints_a_traceback():
     assert completed.stderr.startswith("valora-spec compat: error:")
 
 
-# --- check-releases ----------------------------------------------------------------------------------
+# --- check-releases ---------------------------------------------------------------------
 
 
 def _release(spec_dir: Path, version: str, document: dict) -> None:

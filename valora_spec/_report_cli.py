@@ -122,9 +122,7 @@ def _diff(args: argparse.Namespace) -> int:
 def _usage(parser: argparse.ArgumentParser) -> Handler:
     def show(_: argparse.Namespace) -> int:
         parser.print_usage(sys.stderr)
-        print(
-            f"{parser.prog}: error: choose a command: verify, render, keygen, diff", file=sys.stderr
-        )
+        print(f"{parser.prog}: error: choose a command: verify, render, keygen, diff", file=sys.stderr)
         return EXIT_USAGE
 
     return show

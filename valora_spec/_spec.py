@@ -6,6 +6,8 @@ repository: every version is one self-contained document.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 SPEC_FILE = "openapi.yaml"
+RELEASES_FILE = "releases.json"
 SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 _DOC_URI = "urn:valora:spec"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -52,7 +55,8 @@ def semver_key(version: str) -> tuple[int, int, int]:
 def released_versions(root: Path | None = None) -> list[str]:
     """Every `spec/X.Y.Z/` folder holding an openapi.yaml, oldest first."""
     spec_dir = (root or repo_root()) / "spec"
-    found = [p.name for p in spec_dir.iterdir() if SEMVER.match(p.name) and (p / SPEC_FILE).is_file()]
+    found = [p.name for p in spec_dir.iterdir()
+             if SEMVER.match(p.name) and (p / SPEC_FILE).is_file()]
     return sorted(found, key=semver_key)
 
 
@@ -66,6 +70,21 @@ def load_yaml(path: Path) -> Any:
 
 def load_spec(version: str, root: Path | None = None) -> dict[str, Any]:
     return load_yaml(spec_path(version, root))
+
+
+def folder_digests(folder: Path) -> dict[str, str]:
+    """SHA-256 (hex) of every file below `folder`, keyed by its POSIX path relative to it."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in files}
+
+
+def load_releases(root: Path | None = None) -> dict[str, dict[str, str]]:
+    """The recorded digests of spec/releases.json: version -> {file: sha256}; {} when absent."""
+    path = (root or repo_root()) / "spec" / RELEASES_FILE
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))["releases"]
 
 
 def load_requirements(root: Path | None = None) -> list[dict[str, Any]]:
@@ -206,7 +225,9 @@ def format_checker() -> FormatChecker:
 
     @checker.checks("uri")
     def _uri(value: object) -> bool:
-        return not isinstance(value, str) or bool(_URI_CHARS.match(value) and _URI_SCHEME.match(value))
+        if not isinstance(value, str):
+            return True
+        return bool(_URI_CHARS.match(value) and _URI_SCHEME.match(value))
 
     return checker
 

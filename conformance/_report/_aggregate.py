@@ -54,9 +54,7 @@ def aggregate(
     An outcome without a version holds for every evaluated version the requirement applies to.
     Anything the grid cannot place is reported in `warnings` rather than silently dropped.
     """
-    grid: Grid = {
-        req["id"]: {v: Cell() for v in versions if _semver.applies(req, v)} for req in requirements
-    }
+    grid: Grid = {req["id"]: {v: Cell() for v in versions if _semver.applies(req, v)} for req in requirements}
     for outcome in outcomes:
         req_id = str(outcome.get("requirement", ""))
         cells = grid.get(req_id)
@@ -75,9 +73,7 @@ def aggregate(
         elif version in cells:
             targets = [cells[version]]
         else:
-            warnings.append(
-                f"outcome for {req_id} at {version} ignored: not evaluated or not in force there"
-            )
+            warnings.append(f"outcome for {req_id} at {version} ignored: not evaluated or not in force there")
             continue
         for cell in targets:
             cell.add(status, reason, check)

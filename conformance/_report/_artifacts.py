@@ -29,9 +29,7 @@ _BADGE: dict[str, Renderer] = {"badge.svg": render_badge_svg, "badge.json": rend
 _OWNED = [*_ALWAYS, *_BADGE, "manifest.json", SIGNATURE]
 
 
-def write_artifacts(
-    report: dict[str, Any], out_dir: Path, *, signing_key: Path | None = None
-) -> list[Path]:
+def write_artifacts(report: dict[str, Any], out_dir: Path, *, signing_key: Path | None = None) -> list[Path]:
     """Write the bundle into out_dir and return the paths written, manifest (and signature) last.
 
     The manifest covers every file in out_dir, so anything else the caller wants certified must

@@ -14,9 +14,7 @@ UNCHANGED = "unchanged"
 _BAD = (FAIL, ERROR)
 
 
-def diff_baseline(
-    baseline: Mapping[str, Any], requirements: list[Mapping[str, Any]]
-) -> dict[str, Any]:
+def diff_baseline(baseline: Mapping[str, Any], requirements: list[Mapping[str, Any]]) -> dict[str, Any]:
     """Compare each requirement's status (at the judged version) with the baseline's."""
     before = {r["id"]: r.get("status") for r in baseline.get("requirements") or []}
     changes: dict[str, dict[str, Any]] = {}

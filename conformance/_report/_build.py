@@ -29,6 +29,7 @@ def build_report(
     baseline: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
+    """The schema-valid, redacted report of one run; `now` decides which waivers have expired."""
     now = now or datetime.now(UTC)
     warnings: list[str] = []
     requirements = list(catalogue["requirements"])
@@ -41,8 +42,7 @@ def build_report(
     table = _apply_waivers(grid, active, versions)
 
     results = {
-        v: evaluate_profile(_profile_for(v, profiles, catalogue, warnings), table[v])
-        for v in versions
+        v: evaluate_profile(_profile_for(v, profiles, catalogue, warnings), table[v]) for v in versions
     }
     measured_range = compatible_range(results)
     declared = (run.get("target") or {}).get("declared")
@@ -50,9 +50,8 @@ def build_report(
 
     judged = run.get("target_version") or (versions[-1] if versions else None)
     entries = [_requirement_entry(req, grid, table, judged) for req in requirements]
-    failures = [
-        _failure_entry(i, f, entries, active) for i, f in enumerate(run.get("failures") or [])
-    ]
+    by_id = {e["id"]: e for e in entries}
+    failures = [_failure_entry(i, f, by_id, active) for i, f in enumerate(run.get("failures") or [])]
     errors = [str(e) for e in run.get("errors") or []]
     verdict, verdict_reasons = _verdict(grid, errors, results.get(judged or ""), judged, comparison)
     budget = run.get("budget")
@@ -79,10 +78,10 @@ def build_report(
         "requirements": entries,
         "counts": _counts(entries),
         "counts_by_level": {
-            level: _counts([e for e in entries if e["level"] == level])
-            for level in ("MUST", "SHOULD")
+            level: _counts([e for e in entries if e["level"] == level]) for level in ("MUST", "SHOULD")
         },
         "failures": failures,
+        "outcomes": [_outcome_entry(o) for o in run.get("outcomes") or []],
         "errors": errors,
         "warnings": warnings,
         "waivers": waiver_records,
@@ -102,9 +101,7 @@ def build_report(
     return report
 
 
-def _apply_waivers(
-    grid: Grid, active: Mapping[str, dict[str, Any]], versions: list[str]
-) -> StatusTable:
+def _apply_waivers(grid: Grid, active: Mapping[str, dict[str, Any]], versions: list[str]) -> StatusTable:
     """Waived is its own status: it never reads as pass, and the waiver records where it applied."""
     table: StatusTable = {v: {} for v in versions}
     for req_id, cells in grid.items():
@@ -177,10 +174,10 @@ def _why_not_applicable(req: Mapping[str, Any], judged: str | None) -> str:
 def _failure_entry(
     index: int,
     failure: Mapping[str, Any],
-    entries: list[dict[str, Any]],
+    by_id: Mapping[str, dict[str, Any]],
     active: Mapping[str, Any],
 ) -> dict[str, Any]:
-    req = next((e for e in entries if e["id"] == failure.get("requirement")), None)
+    req = by_id.get(str(failure.get("requirement")))
     return {
         "id": f"F{index + 1:03d}",
         "requirement": str(failure.get("requirement") or ""),
@@ -197,6 +194,17 @@ def _failure_entry(
         "seed": failure.get("seed"),
         "request": failure.get("request"),
         "response": failure.get("response"),
+    }
+
+
+def _outcome_entry(outcome: Mapping[str, Any]) -> dict[str, Any]:
+    """The harness's raw outcome, kept so a report can be re-judged later (other waivers...)."""
+    return {
+        "requirement": str(outcome.get("requirement") or ""),
+        "version": outcome.get("version"),
+        "status": str(outcome.get("status") or ""),
+        "reason": str(outcome.get("reason") or ""),
+        "check": str(outcome.get("check") or ""),
     }
 
 
@@ -226,8 +234,7 @@ def _verdict(
     elif judged_result["verdict"] != PASS:
         failing, skipped = judged_result["failing"], judged_result["skipped_required"]
         reasons.append(
-            f"profile {judged} not passed: {len(failing)} MUST requirement(s) failing, "
-            f"{len(skipped)} skipped"
+            f"profile {judged} not passed: {len(failing)} MUST requirement(s) failing, {len(skipped)} skipped"
         )
     if comparison["over_claim"]:
         reasons.append(f"over-claim: {comparison['note']}")

@@ -30,9 +30,7 @@ class Verification:
 
 def write_manifest(out_dir: Path, key: Ed25519PrivateKey | None) -> list[Path]:
     """Hash every file in out_dir (except the manifest and its signature); sign if given a key."""
-    files = {
-        _relative(path, out_dir): _sha256(path.read_bytes()) for path in _artifact_files(out_dir)
-    }
+    files = {_relative(path, out_dir): _sha256(path.read_bytes()) for path in _artifact_files(out_dir)}
     manifest: dict[str, Any] = {
         "manifest_version": MANIFEST_VERSION,
         "algorithm": "sha256",
@@ -87,13 +85,13 @@ def _check_files(out_dir: Path, listed: dict[str, Any], result: Verification) ->
         if PurePosixPath(name).is_absolute() or ".." in PurePosixPath(name).parts:
             result.problems.append(f"edited: {MANIFEST} (unsafe path {name!r})")
         elif not path.is_relative_to(root) or not path.is_file():
-            result.problems.append(f"missing: {name}")
+            result.problems.append(f"missing: {name} (listed in {MANIFEST})")
         elif _sha256(path.read_bytes()) != digest:
-            result.problems.append(f"edited: {name}")
+            result.problems.append(f"edited: {name} (its SHA-256 differs from {MANIFEST})")
     for path in _artifact_files(out_dir):
         name = _relative(path, out_dir)
         if name not in listed:
-            result.problems.append(f"extra: {name}")
+            result.problems.append(f"extra: {name} (not in {MANIFEST})")
 
 
 def _check_signature(
@@ -109,9 +107,7 @@ def _check_signature(
         if signature_path.exists():
             result.problems.append(f"extra: {SIGNATURE} (the manifest names no signing key)")
         if public_key is not None:
-            result.problems.append(
-                "unsigned: the bundle has no signature but a public key was given"
-            )
+            result.problems.append("unsigned: the bundle has no signature but a public key was given")
         else:
             result.notes.append("the bundle is not signed")
         return

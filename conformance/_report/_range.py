@@ -24,9 +24,7 @@ def compatible_range(results: ProfileResults) -> dict[str, Any]:
     measured = {"min": passing[0], "max": passing[-1]} if passing else None
     return {
         "measured": measured,
-        "label": _semver.range_label(
-            passing[0] if passing else None, passing[-1] if passing else None
-        ),
+        "label": _semver.range_label(passing[0] if passing else None, passing[-1] if passing else None),
         "first_failing": first_failing,
     }
 
@@ -78,17 +76,13 @@ def _not_passed(result: Mapping[str, Any]) -> list[str]:
     return list(result["failing"]) + list(result["skipped_required"])
 
 
-def _claimed_range(
-    declared: Mapping[str, Any] | None, warnings: list[str]
-) -> dict[str, str] | None:
+def _claimed_range(declared: Mapping[str, Any] | None, warnings: list[str]) -> dict[str, str] | None:
     """What the discovery document claims; the implemented spec_version is a claim too."""
     if not declared:
         return None
     spec_version = declared.get("spec_version")
     declared_range = declared.get("compatible_range") or {}
-    candidates = [
-        v for v in (declared_range.get("min"), declared_range.get("max"), spec_version) if v
-    ]
+    candidates = [v for v in (declared_range.get("min"), declared_range.get("max"), spec_version) if v]
     try:
         ordered = sorted((str(v) for v in candidates), key=_semver.parse)
     except ValueError as exc:

@@ -7,15 +7,15 @@ import re
 from typing import Any
 
 REDACTED = "[REDACTED]"
-SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "x-api-key", "cookie", "set-cookie"}
-)
-# `Authorization: Bearer sk_live_...` inside any string (curl lines, messages); placeholders such
-# as `$VALORA_API_KEY` and already-filtered values like `[Filtered]` are left as they are.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie", "set-cookie"})
+# `Authorization: Bearer sk_live_...` inside any string (curl lines, messages). Placeholders such as
+# `$VALORA_API_KEY` and filtered values like `[Filtered]` stay; `?+` never gives the scheme back.
 _INLINE = re.compile(
-    r"(?i)\b((?:proxy-)?authorization|x-api-key|cookie)(['\"]?\s*:\s*['\"]?(?:bearer\s+|basic\s+)?)"
+    r"(?i)\b((?:proxy-)?authorization|x-api-key)(['\"]?\s*:\s*['\"]?(?:bearer\s+|basic\s+)?+)"
     r"([^\s'\"$\[\\][^\s'\"\\]*)"
 )
+# A cookie header holds several `name=value;` pairs: redact to the end of the value.
+_INLINE_COOKIE = re.compile(r"(?i)\b((?:set-)?cookie)(['\"]?\s*:\s*['\"]?)([^\s'\"$\[\\][^'\"\\\r\n]*)")
 _MIN_SECRET_LEN = 8  # shorter values (e.g. "Bearer") would scrub ordinary words
 
 
@@ -58,7 +58,9 @@ def _scrub(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, str):
         for secret in secrets:
             value = value.replace(secret, REDACTED)
-        return _INLINE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", value)
+        for pattern in (_INLINE, _INLINE_COOKIE):
+            value = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", value)
+        return value
     if isinstance(value, dict):
         return {k: _scrub(v, secrets) for k, v in value.items()}
     if isinstance(value, list):

@@ -26,7 +26,5 @@ def validate_report(report: Any) -> None:
     """Raise ValueError naming the first problems when the report does not match the schema."""
     errors = sorted(_validator().iter_errors(report), key=lambda e: list(e.absolute_path))
     if errors:
-        lines = [
-            f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors[:5]
-        ]
+        lines = [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors[:5]]
         raise ValueError("report does not match report.schema.json:\n  " + "\n  ".join(lines))

@@ -44,21 +44,17 @@ def _target_lines(report: Mapping[str, Any]) -> list[str]:
     name = " ".join(str(x) for x in (impl.get("name"), impl.get("version")) if x)
     comparison = report["compatibility"]
     declared_range = comparison["declared"]
-    declared_text = (
-        f"{declared_range['min']} – {declared_range['max']}" if declared_range else "nothing"
-    )
+    declared_text = f"{declared_range['min']} – {declared_range['max']}" if declared_range else "nothing"
     over = " — **over-claim**" if comparison["over_claim"] else ""
     lines = [
-        f"**Target:** `{_code(target.get('base_url') or '?')}`"
-        + (f" ({_inline(name)})" if name else ""),
+        f"**Target:** `{_code(target.get('base_url') or '?')}`" + (f" ({_inline(name)})" if name else ""),
         f"**Judged against:** spec {report.get('judged_version') or 'none'} "
         f"· **budget:** {report.get('budget')}",
         f"**Compatible range:** `{report['range']['label']}` · **declared:** {declared_text}{over}",
     ]
     if comparison["over_claim"] and comparison["failing_requirements"]:
-        lines.append(
-            f"**Failing in the claimed version:** {', '.join(comparison['failing_requirements'])}"
-        )
+        failing = _ids(comparison["failing_requirements"], 20)
+        lines.append(f"**Not passing in the claimed version:** {failing}")
     if target.get("discovery_error"):
         lines.append(f"**Discovery error:** {_inline(target['discovery_error'])}")
     return [line + "  " for line in lines]  # two trailing spaces: markdown line break
@@ -75,8 +71,8 @@ def _counts_table(counts: Mapping[str, int]) -> list[str]:
 
 def _profiles_table(profiles: list[Mapping[str, Any]]) -> list[str]:
     rows = [
-        "| version | verdict | MUST passed | failing | skipped (required) | waived |",
-        "|---|---|---:|---|---|---|",
+        "| version | verdict | MUST passed | failing | skipped (required) | waived | absent (optional) |",
+        "|---|---|---:|---|---|---|---|",
     ]
     for p in profiles:
         must = p["counts"]["must"]
@@ -84,19 +80,15 @@ def _profiles_table(profiles: list[Mapping[str, Any]]) -> list[str]:
         rows.append(
             f"| {p['version']} | {_ICONS.get(p['verdict'], '')} {p['verdict']} "
             f"| {must['pass']}/{total} | {_ids(p['failing'])} | {_ids(p['skipped_required'])} "
-            f"| {_ids(p['waived'])} |"
+            f"| {_ids(p['waived'])} | {', '.join(p['absent_capabilities']) or '–'} |"
         )
     if not profiles:
-        rows.append("| – | no version evaluated | | | | |")
+        rows.append("| – | no version evaluated | | | | | |")
     return rows
 
 
 def _failing_section(report: Mapping[str, Any]) -> list[str]:
-    failing = [
-        r
-        for r in report["requirements"]
-        if any(s in (FAIL, ERROR) for s in r["by_version"].values())
-    ]
+    failing = [r for r in report["requirements"] if any(s in (FAIL, ERROR) for s in r["by_version"].values())]
     if not failing:
         return []
     first_message = {}
@@ -156,8 +148,7 @@ def _waivers_section(waivers: list[Mapping[str, Any]]) -> list[str]:
         "|---|---|---|---|",
     ]
     lines += [
-        f"| {w['requirement']} | {w['state']} | {w['expires']} | {_cell(w['reason'])} |"
-        for w in waivers
+        f"| {w['requirement']} | {w['state']} | {w['expires']} | {_cell(w['reason'])} |" for w in waivers
     ]
     return lines
 
@@ -176,11 +167,11 @@ def _footer(report: Mapping[str, Any]) -> str:
     return "<sub>" + " · ".join(_inline(p) for p in parts) + "</sub>"
 
 
-def _ids(ids: list[str]) -> str:
+def _ids(ids: list[str], limit: int = 8) -> str:
     if not ids:
         return "–"
-    shown = ", ".join(ids[:8])
-    return shown + (f" (+{len(ids) - 8})" if len(ids) > 8 else "")
+    shown = ", ".join(ids[:limit])
+    return shown + (f" (+{len(ids) - limit})" if len(ids) > limit else "")
 
 
 def _inline(text: Any) -> str:

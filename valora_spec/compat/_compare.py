@@ -22,9 +22,7 @@ class _Collector:
         self._policy = policy
         self._groups: dict[tuple[str, str, str], tuple[str, dict[Location, None]]] = {}
 
-    def emit(
-        self, rule: str, side: str, message: str, location: Location, anchor: str | None
-    ) -> None:
+    def emit(self, rule: str, side: str, message: str, location: Location, anchor: str | None) -> None:
         key = (rule, side, anchor or location.pointer)
         group = self._groups.get(key)
         if group is None:

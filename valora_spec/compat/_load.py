@@ -39,6 +39,9 @@ def load_spec(path: Path) -> dict[str, Any]:
         document = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise SpecError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
-    if not isinstance(document, dict):
-        raise SpecError(f"{path} does not hold an OpenAPI document (a mapping)")
+    if not isinstance(document, dict) or not isinstance(document.get("openapi"), str):
+        raise SpecError(f"{path} is not an OpenAPI document (no 'openapi' version at the top)")
+    for key in ("paths", "components"):
+        if not isinstance(document.get(key) or {}, dict):
+            raise SpecError(f"{path} is not an OpenAPI document ('{key}' is not a mapping)")
     return document

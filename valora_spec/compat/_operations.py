@@ -92,9 +92,7 @@ class OperationDiffer:
             self._emit(rule, side, message, Location(label, join(base, segments)), None)
 
         if old.node.get("operationId") != new.node.get("operationId"):
-            message = (
-                f"operationId {old.node.get('operationId')!r} -> {new.node.get('operationId')!r}"
-            )
+            message = f"operationId {old.node.get('operationId')!r} -> {new.node.get('operationId')!r}"
             emit("operation-id-changed", REQUEST, message, "operationId")
         if not old.node.get("deprecated") and new.node.get("deprecated") is True:
             emit("operation-deprecated", REQUEST, "operation deprecated", "deprecated")
@@ -131,18 +129,14 @@ class OperationDiffer:
         for key, (param, _, where) in before.items():
             if key not in after:
                 message = f"{key[0]} parameter {param['name']!r} removed"
-                self._emit(
-                    "request-parameter-removed", REQUEST, message, Location(label, where), None
-                )
+                self._emit("request-parameter-removed", REQUEST, message, Location(label, where), None)
         for key, (new_param, new_ref, where) in after.items():
             if key in before:
                 old_param, old_ref, _ = before[key]
                 anchor = _shared(old_ref, new_ref)
                 self._parameter(old_param, new_param, key[0], label, where, anchor)
 
-    def _parameter(
-        self, old: dict, new: dict, kind: str, label: str, where: str, anchor: str | None
-    ) -> None:
+    def _parameter(self, old: dict, new: dict, kind: str, label: str, where: str, anchor: str | None) -> None:
         name = new["name"]
 
         def emit(rule: str, message: str, *segments: object) -> None:
@@ -212,20 +206,14 @@ class OperationDiffer:
             location = Location(label, join(base, ("responses", code)))
             if code not in before:
                 kind = "status" if code[:1] in "23" else "error-status"
-                self._emit(
-                    f"response-{kind}-added", RESPONSE, f"response {code} added", location, None
-                )
+                self._emit(f"response-{kind}-added", RESPONSE, f"response {code} added", location, None)
         for code in before:
             if code not in after:
                 location = Location(label, join(old.pointer, ("responses", code)))
-                self._emit(
-                    "response-status-removed", RESPONSE, f"response {code} removed", location, None
-                )
+                self._emit("response-status-removed", RESPONSE, f"response {code} removed", location, None)
         for code in after:
             if code in before:
-                self._response(
-                    before[code], after[code], code, label, join(base, ("responses", code))
-                )
+                self._response(before[code], after[code], code, label, join(base, ("responses", code)))
 
     def _response(self, old: Any, new: Any, code: str, label: str, where: str) -> None:
         before, old_ref = self._old.deref(old)
@@ -236,9 +224,7 @@ class OperationDiffer:
         if before.get("description") != after.get("description"):
             location = Location(label, join(where, ("description",)))
             message = f"description of response {code} changed"
-            self._emit(
-                "docs-changed", RESPONSE, message, location, _below(None, anchor, "description")
-            )
+            self._emit("docs-changed", RESPONSE, message, location, _below(None, anchor, "description"))
         self._headers(before, after, label, where, anchor)
         self._content(before, after, RESPONSE, label, where, anchor)
 
@@ -261,9 +247,7 @@ class OperationDiffer:
                 message = f"header {name!r} removed"
                 self._emit("response-header-removed", RESPONSE, message, Location(label, at), None)
 
-    def _header(
-        self, old: dict, new: dict, name: str, label: str, where: str, anchor: str | None
-    ) -> None:
+    def _header(self, old: dict, new: dict, name: str, label: str, where: str, anchor: str | None) -> None:
         def emit(rule: str, message: str, *segments: object) -> None:
             location = Location(label, join(where, segments))
             self._emit(rule, RESPONSE, message, location, _below(None, anchor, *segments))
@@ -287,9 +271,7 @@ class OperationDiffer:
             _below(None, anchor, *new_at),
         )
 
-    def _content(
-        self, old: dict, new: dict, side: str, label: str, where: str, anchor: str | None
-    ) -> None:
+    def _content(self, old: dict, new: dict, side: str, label: str, where: str, anchor: str | None) -> None:
         before, after = _media_types(old), _media_types(new)
         for key, (name, media) in after.items():
             at = join(where, ("content", name))
@@ -304,9 +286,7 @@ class OperationDiffer:
                 if old_media.get(doc) != new_media.get(doc):
                     message = f"{doc} of {name} changed"
                     location = Location(label, join(at, (doc,)))
-                    self._emit(
-                        "docs-changed", side, message, location, _below(None, media_anchor, doc)
-                    )
+                    self._emit("docs-changed", side, message, location, _below(None, media_anchor, doc))
             schema_anchor = _below(None, media_anchor, "schema")
             self._schema(
                 old_media.get("schema"),
@@ -322,9 +302,7 @@ class OperationDiffer:
                 message = f"media type {name} removed"
                 self._emit(f"{side}-media-type-removed", side, message, Location(label, at), None)
 
-    def _schema(
-        self, old: Any, new: Any, side: str, label: str, where: str, anchor: str | None
-    ) -> None:
+    def _schema(self, old: Any, new: Any, side: str, label: str, where: str, anchor: str | None) -> None:
         if old is None and new is None:
             return
         for finding in self._schemas.diff(
@@ -376,9 +354,7 @@ def _media_types(node: dict[str, Any]) -> dict[str, tuple[str, Any]]:
     content = node.get("content")
     if not isinstance(content, dict):
         return {}
-    return {
-        str(name).lower().replace(" ", ""): (str(name), media) for name, media in content.items()
-    }
+    return {str(name).lower().replace(" ", ""): (str(name), media) for name, media in content.items()}
 
 
 def _headers(node: dict[str, Any]) -> dict[str, tuple[str, Any]]:
@@ -386,6 +362,4 @@ def _headers(node: dict[str, Any]) -> dict[str, tuple[str, Any]]:
     if not isinstance(headers, dict):
         return {}
     # Content-Type is described by `content`, and header names are case-insensitive.
-    return {
-        str(n).lower(): (str(n), h) for n, h in headers.items() if str(n).lower() != "content-type"
-    }
+    return {str(n).lower(): (str(n), h) for n, h in headers.items() if str(n).lower() != "content-type"}

@@ -31,10 +31,9 @@ def parse_policy(data: Any, source: str = "policy") -> Policy:
     unknown_keys = set(data) - {"version", "overrides"}
     if unknown_keys:
         raise PolicyError(f"{source}: unknown key(s) {', '.join(sorted(map(str, unknown_keys)))}")
-    if data.get("version") != POLICY_VERSION:
-        raise PolicyError(
-            f"{source}: 'version' must be {POLICY_VERSION}, got {data.get('version')!r}"
-        )
+    version = data.get("version")
+    if type(version) is not int or version != POLICY_VERSION:  # `true == 1` in Python
+        raise PolicyError(f"{source}: 'version' must be {POLICY_VERSION}, got {version!r}")
     raw = data.get("overrides") or {}
     if not isinstance(raw, dict):
         raise PolicyError(f"{source}: 'overrides' must map rule ids to patch|minor|major")

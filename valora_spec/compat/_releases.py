@@ -46,11 +46,11 @@ def declared_bump(old: Version, new: Version) -> Bump:
 
 def check_releases(spec_dir: Path, policy: Policy | None = None) -> list[PairVerdict]:
     versions = released_versions(spec_dir)
+    documents = [load_spec(path) for _, path in versions]
     verdicts = []
-    for (old_version, old_path), (new_version, new_path) in zip(
-        versions, versions[1:], strict=False
-    ):
-        result = compare(load_spec(old_path), load_spec(new_path), policy)
+    for index in range(1, len(versions)):
+        old_version, new_version = versions[index - 1][0], versions[index][0]
+        result = compare(documents[index - 1], documents[index], policy)
         verdicts.append(
             PairVerdict(
                 old=".".join(map(str, old_version)),

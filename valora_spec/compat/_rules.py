@@ -39,17 +39,13 @@ RULES: dict[str, Rule] = _rules(
     Rule("security-added", MAJOR, "anonymous clients are now rejected"),
     Rule("security-removed", MINOR, "the operation asks for less"),
     Rule("security-alternative-added", MINOR, "clients get one more way to authenticate"),
-    Rule(
-        "security-alternative-removed", MAJOR, "clients using that way to authenticate are rejected"
-    ),
+    Rule("security-alternative-removed", MAJOR, "clients using that way to authenticate are rejected"),
     Rule("security-scope-added", MAJOR, "existing tokens may lack the new scope"),
     Rule("security-scope-removed", MINOR, "the operation asks for less"),
     # Parameters.
     Rule("request-parameter-added-optional", MINOR, "clients may ignore an optional parameter"),
     Rule("request-parameter-added-required", MAJOR, "clients that do not send it are rejected"),
-    Rule(
-        "request-parameter-removed", MAJOR, "clients sending it lose what it did, or are rejected"
-    ),
+    Rule("request-parameter-removed", MAJOR, "clients sending it lose what it did, or are rejected"),
     Rule("request-parameter-became-required", MAJOR, "clients that omit it are rejected"),
     Rule("request-parameter-became-optional", MINOR, "the server asks for less"),
     # Request bodies and media types.

@@ -246,11 +246,7 @@ class SchemaDiffer:
         old_prints = [fingerprint(self._old, branch) for branch in before]
         new_prints = [fingerprint(self._new, branch) for branch in after]
         take(lambda i, j: old_prints[i] == new_prints[j])
-        take(
-            lambda i, j: (
-                _ref_name(before[i]) is not None and _ref_name(before[i]) == _ref_name(after[j])
-            )
-        )
+        take(lambda i, j: _ref_name(before[i]) is not None and _ref_name(before[i]) == _ref_name(after[j]))
         if len(old_left) == len(new_left):
             pairs.extend(zip(old_left, new_left, strict=True))
             old_left, new_left = [], []

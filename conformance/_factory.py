@@ -1,0 +1,117 @@
+"""Creates the data checks need, named with the run's prefix so parallel runs never collide."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from conformance._http import Client, Reply
+from conformance._recorder import CheckFailed
+
+if TYPE_CHECKING:
+    from conformance._run import Run
+
+_counter = itertools.count(1)
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class Factory:
+    """Set-up through core operations only; a set-up failure stops the check that needed it."""
+
+    def __init__(self, run: Run, client: Client | None = None) -> None:
+        self.run = run
+        self.client = client or run.api
+
+    def unique(self, stem: str) -> str:
+        return f"{self.run.prefix}-{stem}-{next(_counter)}"
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return {"valora_run": self.run.prefix}
+
+    def create(self, path: str, body: dict[str, Any], *, expect: int = 201) -> dict[str, Any]:
+        reply = self.client.post(path, body)
+        return self.body(reply, f"POST {path}", expect)
+
+    def body(self, reply: Reply, operation: str, expect: int) -> dict[str, Any]:
+        if reply.status != expect:
+            message = f"set-up request answered {reply.status}, expected {expect}"
+            self.run.recorder.failure("VAL-HTTP-004", check=self.run.current_check,
+                                      operation=operation, message=message,
+                                      expected=str(expect), observed=str(reply.status),
+                                      exchange=reply.exchange)
+            raise CheckFailed(f"{operation}: {message}")
+        data = reply.json()
+        if not isinstance(data, dict) or not isinstance(data.get("id", ""), str):
+            raise CheckFailed(f"{operation}: the response is not a resource object")
+        if "id" in data:
+            self.run.created.append((operation, data["id"]))
+        return data
+
+    # resources -----------------------------------------------------------------
+    def customer(self, **fields: Any) -> dict[str, Any]:
+        body = {"external_id": self.unique("cust"), "name": "Conformance customer",
+                "email": "billing@example.com", "metadata": self.metadata} | fields
+        return self.create("/v1/customers", body)
+
+    def meter(self, aggregation: str = "SUM", value_property: str | None = "value",
+              **fields: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {"key": self.unique("meter").lower(), "name": "Conformance meter",
+                                "event_type": self.unique("evt"), "aggregation": aggregation,
+                                "metadata": self.metadata}
+        if value_property is not None:
+            body["value_property"] = value_property
+        return self.create("/v1/meters", body | fields)
+
+    def product(self, **fields: Any) -> dict[str, Any]:
+        body = {"name": "Conformance product", "metadata": self.metadata} | fields
+        return self.create("/v1/products", body)
+
+    def price(self, model: str = "flat", product_id: str | None = None, **fields: Any
+              ) -> dict[str, Any]:
+        product_id = product_id or self.product()["id"]
+        body: dict[str, Any] = {"product_id": product_id, "currency": "EUR", "interval": "month",
+                                "model": model, "metadata": self.metadata}
+        if model == "flat" and "flat_amount" not in fields:
+            body["flat_amount"] = 1000
+        return self.create("/v1/prices", body | fields)
+
+    def subscription(self, customer_id: str, price_ids: list[str], **fields: Any
+                     ) -> dict[str, Any]:
+        body = {"customer_id": customer_id, "items": [{"price_id": p} for p in price_ids],
+                "metadata": self.metadata} | fields
+        return self.create("/v1/subscriptions", body)
+
+    def invoice(self, subscription_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+        return self.create("/v1/invoices", {"subscription_id": subscription_id,
+                                            "period_start": iso(start), "period_end": iso(end),
+                                            "metadata": self.metadata})
+
+    def draft_invoice(self) -> dict[str, Any]:
+        """A draft with one flat line, from fresh customer, product, price and subscription."""
+        customer = self.customer()
+        price = self.price("flat", flat_amount=1500)
+        sub = self.subscription(customer["id"], [price["id"]])
+        end = now()
+        return self.invoice(sub["id"], end - timedelta(days=1), end)
+
+    def event(self, customer: str, event_type: str, moment: datetime, data: dict[str, Any],
+              event_id: str | None = None) -> dict[str, Any]:
+        return {"id": event_id or self.unique("e"), "type": event_type, "customer": customer,
+                "time": iso(moment), "data": data}
+
+    def ingest(self, events: list[dict[str, Any]]) -> dict[str, Any]:
+        reply = self.client.post("/v1/events/batch", {"events": events})
+        return self.body(reply, "POST /v1/events/batch", 202)

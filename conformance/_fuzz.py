@@ -1,0 +1,122 @@
+"""Schema fuzzing with schemathesis: generated requests, built-in response checks, requirement ids.
+
+Schemathesis' internals are wrapped here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import schemathesis
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from conformance._catalogue import Operation
+
+if TYPE_CHECKING:
+    from conformance._run import Run
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_headers_conformance, response_schema_conformance]
+NEGATIVE_CHECKS = [*CHECKS, negative_data_rejection]
+
+# schemathesis failure class -> requirement (error responses are judged by VAL-ERR-001)
+FAILURES = {
+    "ServerError": "VAL-ERR-006", "ContentTypeServerError": "VAL-ERR-006",
+    "UndefinedStatusCode": "VAL-HTTP-001",
+    "UndefinedContentType": "VAL-HTTP-002", "MissingContentType": "VAL-HTTP-002",
+    "MalformedMediaType": "VAL-HTTP-002",
+    "JsonSchemaError": "VAL-HTTP-003", "MalformedJson": "VAL-HTTP-003",
+    "ContentDeserializationError": "VAL-HTTP-003", "DiscriminatorMismatch": "VAL-HTTP-003",
+    "MissingHeaders": "VAL-HTTP-005",
+    "AcceptedNegativeData": "VAL-ERR-004",
+}
+# Valid-looking requests may still be refused for reasons no schema states: an id that does
+# not exist (404), a natural key or state conflict (409), an idempotency key reused by an
+# earlier example (422), or a rule across fields (400) on the operations that have one.
+SEMANTIC_400 = {"createMeter", "createPrice", "ingestEvent", "ingestEventBatch",
+                "queryMeterUsage", "createSubscription", "generateInvoice", "cancelSubscription"}
+
+
+@dataclass
+class Finding:
+    requirement: str
+    message: str
+
+
+def load_schema(run: Run) -> Any:
+    document = copy.deepcopy(run.catalogue.documents[run.target_version])
+    # an explicit config, so a stray schemathesis.toml cannot change what runs
+    config = schemathesis.Config()
+    schema = schemathesis.openapi.from_dict(document, config=config)
+    schema.config.update(base_url=run.settings.base_url + "/v1")
+    return schema
+
+
+def strategy(schema: Any, op: Operation, mode: GenerationMode, ids: dict[str, str] | None) -> Any:
+    operation = schema[op.path][op.method.upper()]
+    params = {k: v for k, v in (ids or {}).items() if "{" + k + "}" in op.path}
+    return operation.as_strategy(generation_mode=mode, path_parameters=params or None)
+
+
+def request_of(case: Any, base_url: str) -> dict[str, Any] | None:
+    """The case as arguments for our transport; None when it cannot be sent over HTTP."""
+    kwargs = case.as_transport_kwargs(base_url=base_url + "/v1")
+    url = httpx.URL(kwargs["url"])
+    path = url.raw_path.decode("ascii", "replace").split("?")[0]
+    body = kwargs.get("json")
+    content = None
+    if body is None and kwargs.get("data") is not None:
+        data = kwargs["data"]
+        content = data if isinstance(data, bytes) else str(data).encode()
+    headers = {k: str(v) for k, v in (kwargs.get("headers") or {}).items()
+               if k.lower() not in ("authorization", "user-agent")}
+    try:  # a generated header may not be encodable at all; such a request cannot be sent
+        httpx.Headers(headers).raw  # noqa: B018
+    except (UnicodeEncodeError, ValueError):
+        return None
+    return {"method": kwargs["method"], "path": path, "params": kwargs.get("params"),
+            "json_body": body, "content": content, "headers": headers}
+
+
+def findings(case: Any, reply: Any, mode: GenerationMode, op: Operation) -> list[Finding]:
+    request = httpx.Request(reply.exchange.method, reply.exchange.url,
+                            content=(reply.exchange.request_body or "").encode())
+    response = httpx.Response(reply.status, headers=list(reply.headers.multi_items()),
+                              content=reply.content, request=request)
+    found = []
+    checks = NEGATIVE_CHECKS if mode == GenerationMode.NEGATIVE else CHECKS
+    try:
+        case.validate_response(response, checks=checks)
+    except BaseExceptionGroup as group:  # schemathesis' FailureGroup
+        for failure in group.exceptions:
+            requirement = FAILURES.get(type(failure).__name__, "VAL-HTTP-003")
+            if reply.status >= 400 and requirement in ("VAL-HTTP-002", "VAL-HTTP-003"):
+                requirement = "VAL-ERR-001"
+            title = getattr(failure, "title", type(failure).__name__)
+            found.append(Finding(requirement, f"{title}: {_first_line(failure)}"))
+    except Exception as exc:  # noqa: BLE001 - a garbage response must not end the run
+        found.append(Finding("VAL-HTTP-003", f"response could not be checked: {exc}"[:300]))
+    if mode == GenerationMode.POSITIVE and not 200 <= reply.status < 300:
+        allowed = {401, 403, 404, 409, 429} | ({422} if op.method == "post" else set())
+        if op.operation_id in SEMANTIC_400 or op.method == "get":
+            allowed.add(400)  # list cursors and cross-field rules
+        if reply.status not in allowed:
+            found.append(Finding("VAL-HTTP-004",
+                                 f"a request valid by the schema was refused with {reply.status}"))
+    return found
+
+
+def _first_line(failure: BaseException) -> str:
+    message = getattr(failure, "message", "") or str(failure)
+    return " ".join(message.split())[:300]

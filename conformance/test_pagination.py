@@ -1,0 +1,100 @@
+"""Layer 3: cursor pagination visits every item exactly once, in a stable order."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from conformance import _expect as expect
+from conformance._factory import Factory
+from conformance._run import Run
+
+pytestmark = pytest.mark.writes
+CREATED = 7
+MAX_PAGES = 200  # bounded even against a cursor that never ends
+
+
+def _walk(run: Run, check, path: str, limit: int, params: dict | None = None
+          ) -> tuple[list[dict], list]:
+    """All items reachable from the first page; also the replies, for reporting."""
+    items, replies, cursor = [], [], None
+    for _ in range(MAX_PAGES):
+        query = {"limit": limit, **(params or {})}
+        if cursor:
+            query["cursor"] = cursor
+        reply = run.api.get(path, params=query)
+        expect.status(check, "VAL-PAGE-001", reply, 200, f"GET {path}", stop=True)
+        page = expect.json_object(check, "VAL-PAGE-001", reply, f"GET {path}")
+        data, has_more, cursor = page.get("data"), page.get("has_more"), page.get("next_cursor")
+        check.require("VAL-PAGE-002", isinstance(data, list) and len(data) <= limit,
+                      f"page holds {len(data) if isinstance(data, list) else data!r} items "
+                      f"for limit {limit}", operation=f"GET {path}", expected=f"<= {limit}",
+                      observed=len(data) if isinstance(data, list) else data,
+                      exchange=reply.exchange)
+        check.that("VAL-PAGE-002", has_more is (cursor is not None),
+                   f"has_more={has_more!r} with next_cursor={cursor!r}", operation=f"GET {path}",
+                   expected="has_more false exactly when next_cursor is null",
+                   observed={"has_more": has_more, "next_cursor": cursor}, exchange=reply.exchange)
+        items.extend(d for d in data if isinstance(d, dict))
+        replies.append(reply)
+        if not cursor or not has_more:
+            return items, replies
+    check.that("VAL-PAGE-001", False, f"pagination did not end after {MAX_PAGES} pages",
+               operation=f"GET {path}", expected="a last page", observed="more pages")
+    return items, replies
+
+
+@pytest.mark.requirements("VAL-PAGE-001", "VAL-PAGE-002", "VAL-PAGE-003")
+@pytest.mark.parametrize("limit", [1, 3])
+def test_every_item_exactly_once_in_order(run: Run, check, factory: Factory, limit: int) -> None:
+    mine = [factory.product(name=f"page item {i}")["id"] for i in range(CREATED)]
+    items, _ = _walk(run, check, "/v1/products", limit)
+    ids = [item.get("id") for item in items]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    check.that("VAL-PAGE-001", not repeated, f"items repeated across pages: {repeated[:5]}",
+               operation="GET /v1/products", expected="each item once", observed=repeated[:5])
+    missing = [i for i in mine if i not in ids]
+    check.that("VAL-PAGE-001", not missing, f"{len(missing)} of {CREATED} new items never listed",
+               operation="GET /v1/products", expected="all created items", observed=missing)
+    keys = [(item.get("created_at", ""), item.get("id", "")) for item in items]
+    out_of_order = [i for i in range(1, len(keys)) if keys[i - 1][0] < keys[i][0]]
+    check.that("VAL-PAGE-003", not out_of_order,
+               f"list not ordered by created_at descending (first break at position "
+               f"{out_of_order[:1]})", operation="GET /v1/products",
+               expected="created_at desc", observed=[keys[i] for i in out_of_order[:2]])
+    newest_first = [i for i in ids if i in mine]
+    check.that("VAL-PAGE-003", newest_first == list(reversed(mine)),
+               "items created in sequence are not listed newest first",
+               operation="GET /v1/products", expected=list(reversed(mine)), observed=newest_first)
+
+
+@pytest.mark.requirements("VAL-PAGE-004", "VAL-PAGE-005", "VAL-ERR-003")
+def test_bad_cursor_and_limit_are_rejected(run: Run, check, factory: Factory) -> None:
+    for _ in range(3):
+        factory.customer()
+    reply = run.api.get("/v1/customers", params={"limit": 1})
+    cursor = reply.json().get("next_cursor") if reply.status == 200 else None
+    tampered = []
+    if isinstance(cursor, str) and cursor:
+        flipped = cursor[:-2] + ("A" if cursor[-2] != "A" else "B") + cursor[-1]
+        tampered.append(flipped)
+        tampered.append(base64.urlsafe_b64encode(b'{"offset": 0, "id": "x"}').decode())
+    tampered.append("definitely-not-a-cursor")
+    for bad in tampered:
+        reply = run.api.get("/v1/customers", params={"cursor": bad})
+        expect.status(check, "VAL-PAGE-004", reply, 400, "GET /v1/customers",
+                      f"tampered cursor {bad[:40]!r}")
+        if reply.status == 400:
+            expect.problem_code(check, "VAL-ERR-003", reply, "invalid_cursor", "GET /v1/customers")
+    for limit in (0, 101, -1):
+        reply = run.api.get("/v1/customers", params={"limit": limit})
+        expect.status(check, "VAL-PAGE-004", reply, 400, "GET /v1/customers", f"limit={limit}")
+    for _ in range(18):
+        factory.customer()
+    reply = run.api.get("/v1/customers")
+    data = reply.json().get("data", []) if reply.status == 200 else None
+    check.that("VAL-PAGE-005", isinstance(data, list) and len(data) <= 20,
+               f"default page holds {len(data) if isinstance(data, list) else data} items",
+               operation="GET /v1/customers", expected="<= 20",
+               observed=len(data) if isinstance(data, list) else data, exchange=reply.exchange)

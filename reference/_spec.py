@@ -1,0 +1,43 @@
+"""The spec documents this server implements, and what each version adds."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SPEC_DIR = Path(__file__).resolve().parents[1] / "spec"
+SUPPORTED_VERSIONS = ("1.0.0", "1.1.0", "1.2.0")
+NEWEST_VERSION = SUPPORTED_VERSIONS[-1]
+COMPATIBLE_MIN = "1.0.0"
+
+
+@functools.cache
+def load_spec(version: str) -> dict[str, Any]:
+    if version not in SUPPORTED_VERSIONS:
+        raise ValueError(f"unsupported spec version {version!r}; choose one of {SUPPORTED_VERSIONS}")
+    with (SPEC_DIR / version / "openapi.yaml").open(encoding="utf-8") as handle:
+        document: dict[str, Any] = yaml.safe_load(handle)
+    return document
+
+
+@dataclass(frozen=True)
+class Features:
+    """Behaviour a minor version added; everything the schemas alone do not gate."""
+
+    version: str
+
+    @property
+    def minor(self) -> int:
+        return int(self.version.split(".")[1])
+
+    @property
+    def package_prices(self) -> bool:  # 1.1: `package` model, package_size/package_amount
+        return self.minor >= 1
+
+    @property
+    def trials_and_coupons(self) -> bool:  # 1.2: trial_end, coupon_id, discount
+        return self.minor >= 2
