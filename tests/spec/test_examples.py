@@ -12,9 +12,10 @@ def test_every_example_validates(doc):
 
 
 def test_examples_are_found_where_they_are(doc):
-    kinds = {where.rsplit("/", 2)[-1] if "/examples/" not in where else "examples"
-             for where, _, _ in _spec.iter_examples(doc)}
-    assert {"example", "examples"} <= kinds
+    found = [where for where, _, _ in _spec.iter_examples(doc)]
+    assert any(w.startswith("#/components/schemas/") and "/examples/" in w for w in found)
+    assert any(w.startswith("#/paths/") and "/requestBody/content/" in w for w in found)
+    assert any(w.startswith("#/components/responses/") and "/content/" in w for w in found)
 
 
 def test_every_request_and_response_body_has_an_example(doc):
@@ -47,3 +48,15 @@ def test_an_invalid_example_is_reported(doc):
 def test_a_wrong_uri_reference_is_reported(doc):
     doc["components"]["schemas"]["Problem"]["properties"]["type"]["examples"] = ["not a uri"]
     assert any("is not a 'uri-reference'" in p for p in _spec.example_errors(doc))
+
+
+def test_named_examples_of_parameters_are_checked(doc):
+    parameters = doc["components"]["parameters"]
+    parameters["Limit"]["examples"] = {"too_big": {"value": 1000}}
+    parameters["Cursor"]["examples"] = {"shared": {"$ref": "#/components/examples/NotAString"}}
+    doc["components"]["examples"] = {"NotAString": {"value": 0}}
+    problems = _spec.example_errors(doc)
+    assert any(p.startswith("#/components/parameters/Limit/examples/too_big:")
+               and "1000 is greater than the maximum of 100" in p for p in problems)
+    assert any(p.startswith("#/components/parameters/Cursor/examples/shared:")
+               and "0 is not of type 'string'" in p for p in problems)
