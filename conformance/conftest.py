@@ -76,6 +76,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="--read-only: this check needs writes"))
 
 
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if report.failed:
+        _collection_errors.append(f"harness error: {report.nodeid} could not be loaded; "
+                                  "the requirements it checks were not evaluated")
+
+
+_collection_errors: list[str] = []
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     run = _run(item.config)
     if run is not None:
@@ -155,6 +164,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = _run(session.config)
     if run is None:
         return
+    run.recorder.errors.extend(_collection_errors)
     verdict = _finish(session.config, run)
     if verdict is not None:
         session.exitstatus = verdict

@@ -98,3 +98,43 @@ def test_bad_cursor_and_limit_are_rejected(run: Run, check, factory: Factory) ->
                f"default page holds {len(data) if isinstance(data, list) else data} items",
                operation="GET /v1/customers", expected="<= 20",
                observed=len(data) if isinstance(data, list) else data, exchange=reply.exchange)
+
+
+@pytest.mark.requirements("VAL-LIST-001", "VAL-PAGE-001", "VAL-PAGE-002")
+def test_list_filters(run: Run, check, factory: Factory) -> None:
+    email = f"{factory.unique('f').lower()}@example.com"
+    customer = factory.customer(email=email)
+    factory.customer()
+    product = factory.product()
+    active = factory.price("flat", product_id=product["id"])
+    inactive = factory.price("flat", product_id=product["id"], active=False)
+    factory.price("flat")
+    sub = factory.subscription(customer["id"], [active["id"]])
+    other_sub = factory.subscription(factory.customer()["id"], [active["id"]])
+    draft = factory.invoice(sub["id"], *_hour())
+    opened = factory.invoice(sub["id"], *_hour())
+    run.api.post(f"/v1/invoices/{opened['id']}/finalize")
+    factory.invoice(other_sub["id"], *_hour())
+    cases = [
+        ("/v1/customers", {"email": email}, {customer["id"]}),
+        ("/v1/prices", {"product_id": product["id"]}, {active["id"], inactive["id"]}),
+        ("/v1/prices", {"product_id": product["id"], "active": "false"}, {inactive["id"]}),
+        ("/v1/subscriptions", {"customer_id": customer["id"]}, {sub["id"]}),
+        ("/v1/invoices", {"customer_id": customer["id"]}, {draft["id"], opened["id"]}),
+        ("/v1/invoices", {"customer_id": customer["id"], "status": "draft"}, {draft["id"]}),
+    ]
+    for path, params, expected in cases:
+        items, _ = _walk(run, check, path, 2, params)
+        got = {item.get("id") for item in items}
+        check.that("VAL-LIST-001", got == expected,
+                   f"filter {params} returned {len(got)} items, expected exactly {len(expected)}",
+                   operation=f"GET {path}", expected=sorted(expected), observed=sorted(got)[:10])
+
+
+def _hour() -> tuple:
+    from datetime import timedelta
+
+    from conformance._factory import now
+
+    end = now()
+    return end - timedelta(hours=1), end

@@ -124,8 +124,10 @@ def test_aggregations_match_the_oracle(run: Run, check, scenario: Scenario,
     start, end = scenario.base, scenario.base + timedelta(hours=2)
     body = _usage(check, "VAL-METER-001", scenario, aggregation, start, end)
     expected = scenario.expected(aggregation, start, end)
-    requirement = "VAL-METER-003" if aggregation in ("SUM", "COUNT") else "VAL-METER-004"
+    requirement, other = (("VAL-METER-003", "VAL-METER-004") if aggregation in ("SUM", "COUNT")
+                          else ("VAL-METER-004", "VAL-METER-003"))
     _value_is(check, requirement, body, expected, f"{aggregation} over [from, to)")
+    check.skip(other, f"judged by the other aggregations, not {aggregation}")
     check.that("VAL-METER-001", body.get("customer") == scenario.customer,
                "usage names another customer", operation=USAGE, expected=scenario.customer,
                observed=body.get("customer"))

@@ -19,6 +19,7 @@ from jsonschema.exceptions import ValidationError
 
 from reference._times import parse_rfc3339
 
+
 @functools.lru_cache(maxsize=256)
 def _ecma_pattern(pattern: str) -> re.Pattern[str]:
     if pattern.endswith("$") and not pattern.endswith("\\$"):
@@ -159,25 +160,31 @@ def _explain(error: ValidationError, prefix: str) -> list[tuple[str, str]]:
 
 
 def _reason(keyword: Any, expected: Any) -> str:
-    reasons = {
-        "type": lambda: "must be of type " + (
-            " or ".join(expected) if isinstance(expected, list) else str(expected)
-        ),
-        "enum": lambda: "must be one of: " + ", ".join(str(v) for v in expected),
-        "const": lambda: f"must be {expected}",
-        "pattern": lambda: f"must match the pattern {expected}",
-        "format": lambda: "must be an RFC 3339 date-time" if expected == "date-time"
-        else f"must be a valid {expected}",
-        "minLength": lambda: f"must be at least {expected} characters long",
-        "maxLength": lambda: f"must be at most {expected} characters long",
-        "minimum": lambda: f"must be at least {expected}",
-        "maximum": lambda: f"must be at most {expected}",
-        "minItems": lambda: f"must hold at least {expected} items",
-        "maxItems": lambda: f"must hold at most {expected} items",
-        "minProperties": lambda: f"must hold at least {expected} fields",
-        "maxProperties": lambda: f"must hold at most {expected} fields",
-        "propertyNames": lambda: "has an invalid key",
-        "oneOf": lambda: "does not match any allowed shape",
-    }
-    explain = reasons.get(keyword)
-    return explain() if explain else f"is invalid ({keyword})"
+    match keyword:
+        case "type":
+            kinds = expected if isinstance(expected, list) else [expected]
+            return "must be of type " + " or ".join(kinds)
+        case "enum":
+            return "must be one of: " + ", ".join(str(v) for v in expected)
+        case "const":
+            return f"must be {expected}"
+        case "pattern":
+            return f"must match the pattern {expected}"
+        case "format":
+            return "must be an RFC 3339 date-time" if expected == "date-time" else (
+                f"must be a valid {expected}")
+        case "minLength" | "minimum" | "minItems" | "minProperties":
+            return f"must be at least {expected}{_UNITS[keyword]}"
+        case "maxLength" | "maximum" | "maxItems" | "maxProperties":
+            return f"must be at most {expected}{_UNITS[keyword]}"
+        case "oneOf":
+            return "does not match any allowed shape"
+    return f"is invalid ({keyword})"
+
+
+_UNITS = {
+    "minLength": " characters long", "maxLength": " characters long",
+    "minItems": " items", "maxItems": " items",
+    "minProperties": " fields", "maxProperties": " fields",
+    "minimum": "", "maximum": "",
+}

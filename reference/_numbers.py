@@ -72,11 +72,18 @@ def parse_decimal_string(text: str) -> Fraction:
 
 
 def string_form(value: object) -> str | None:
-    """The string a value counts as for UNIQUE_COUNT and group keys: JSON text for scalars."""
+    """The string a value counts as for UNIQUE_COUNT and group keys; None for null.
+
+    Strings are themselves, booleans their JSON text, numbers their plain decimal form, so that
+    1, 1.0 and "1" are one value while "1.0" (a string) is another.
+    """
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return value
+    if isinstance(value, Decimal) and value.is_finite() and abs(value.adjusted()) <= _KEPT_PLACES:
+        plain = format(value.normalize(_WIDE), "f")
+        return "0" if plain in ("-0", "0") else plain
     return str(value)

@@ -6,6 +6,7 @@ import contextlib
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
@@ -33,8 +34,9 @@ def base_url(sock: socket.socket) -> str:
 
 
 def _config(app: Any) -> uvicorn.Config:
-    # Quiet: the CLI's stdout carries exactly one line, the base URL.
-    return uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    # Quiet: the CLI's stdout carries exactly one line, the base URL. Lifespan "auto": a wrapping
+    # middleware that does not pass lifespan events on must not stop the server from starting.
+    return uvicorn.Config(app, log_level="warning", access_log=False, lifespan="auto")
 
 
 class ForegroundServer(uvicorn.Server):
@@ -75,7 +77,7 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterato
         while not server.started:
             if not thread.is_alive():
                 raise RuntimeError("the server failed to start")
-            threading.Event().wait(0.01)
+            time.sleep(0.01)
         yield base_url(sock)
     finally:
         server.should_exit = True

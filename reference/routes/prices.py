@@ -6,9 +6,9 @@ import sqlite3
 from typing import Any
 
 from reference._context import Ctx, Reply, dump, load
-from reference._operations import reject_if
 from reference._pagination import fetch_page, page_body
 from reference._times import format_us
+from reference._validation import reject_if
 
 
 def serialize(row: sqlite3.Row, ctx: Ctx) -> dict[str, Any]:

@@ -6,10 +6,10 @@ import sqlite3
 from typing import Any
 
 from reference._context import Ctx, Reply, dump, load
-from reference._operations import reject_if
 from reference._pagination import fetch_page, page_body
 from reference._problems import conflict
 from reference._times import add_intervals, format_optional, format_us, parse_rfc3339, period_containing
+from reference._validation import reject_if
 
 # The status at an instant, in SQL for list filters; `status()` below is the same rule.
 STATUS_SQL = (

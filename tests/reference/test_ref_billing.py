@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -242,6 +243,23 @@ def test_subscription_states_and_cancellation(api: httpx.Client) -> None:
     assert_problem(api.post(f"{sub_path}/cancel"), 409, "invalid_state_transition")
     assert_problem(api.post(f"{sub_path}/revoke_cancellation"), 409, "invalid_state_transition")
     assert api.get(sub_path).json() == canceled
+
+
+def test_states_follow_the_clock(api: httpx.Client) -> None:
+    price = make_price(api, interval="day")
+    now = utcnow()
+    pending = make_subscription(api, [price], start_at=iso(now + timedelta(seconds=1.5)))
+    ending = make_subscription(api, [price],
+                               start_at=iso(now - timedelta(days=1) + timedelta(seconds=1.5)))
+    scheduled = api.post(f"/subscriptions/{ending['id']}/cancel",
+                         json={"at_period_end": True}).json()
+    assert pending["status"] == "pending" and scheduled["status"] == "active"
+    time.sleep(1.6)
+    assert api.get(f"/subscriptions/{pending['id']}").json()["status"] == "active"
+    ended = api.get(f"/subscriptions/{ending['id']}").json()
+    assert ended["status"] == "canceled" and ended["canceled_at"] == scheduled["cancel_at"]
+    assert_problem(api.post(f"/subscriptions/{ending['id']}/revoke_cancellation"), 409,
+                   "invalid_state_transition")
 
 
 def test_monthly_periods_clamp_month_ends(api: httpx.Client) -> None:

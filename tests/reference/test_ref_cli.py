@@ -39,10 +39,12 @@ def test_prints_url_serves_and_stops_cleanly(tmp_path: Path, sig: signal.Signals
     code, out, err = _stop(process, sig)
     assert code == 0 and out == "" and "Traceback" not in err
     # The --db file keeps the data for the next run.
-    again = _start("--db", str(db), "--api-key", "acme:admin:secret-1")
+    again = _start("--db", str(db), "--api-key", "acme:admin:secret-1", "--spec-version", "1.1.0",
+                   "--declare-version", "1.2.0", "--rate-limit", "50/s")
     assert again.stdout is not None
     url = again.stdout.readline().strip()
     assert httpx.get(f"{url}/v1/products/{created['id']}", headers=headers).json() == created
+    assert httpx.get(url + "/v1/meta", headers=headers).json()["spec_version"] == "1.2.0"
     assert _stop(again, signal.SIGTERM)[0] == 0
 
 

@@ -8,6 +8,8 @@ import httpx
 import pytest
 from ref_helpers import assert_problem, bad_param_names, client, make_customer, unique
 
+from reference.routes import HANDLERS
+
 
 def test_meta_declares_the_newest_version(api: httpx.Client) -> None:
     meta = api.get("/meta").json()
@@ -123,3 +125,14 @@ def test_every_error_is_problem_json(api: httpx.Client) -> None:
     }
     for status, response in responses.items():
         assert_problem(response, status)
+
+
+def test_unexpected_error_is_500_problem(monkeypatch: pytest.MonkeyPatch,
+                                         fresh_api: httpx.Client) -> None:
+    def broken(ctx: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(HANDLERS, "getMeta", broken)
+    problem = assert_problem(fresh_api.get("/meta"), 500, "internal_error")
+    assert "boom" not in problem["detail"]
+    assert fresh_api.get("/customers").status_code == 200

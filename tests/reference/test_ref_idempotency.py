@@ -112,3 +112,26 @@ def test_concurrent_requests_with_one_key_act_once(base_url: str, api: httpx.Cli
     window = {"customer": "racer", "from": iso(utcnow() - timedelta(hours=1)),
               "to": iso(utcnow() + timedelta(minutes=1))}
     assert api.get(f"/meters/{meter['id']}/usage", params=window).json()["value"] == "1"
+
+
+def test_concurrent_creates_never_double_create(base_url: str, api: httpx.Client) -> None:
+    external_ids = [unique("race") for _ in range(5)]
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def hammer() -> None:
+        with client(base_url, "key-admin-a") as own:
+            for external_id in external_ids:
+                status = own.post("/customers", json={"external_id": external_id,
+                                                      "name": "R"}).status_code
+                with lock:
+                    statuses.append(status)
+
+    threads = [threading.Thread(target=hammer) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [201] * 5 + [409] * 25
+    for external_id in external_ids:
+        assert _customer_count(api, external_id) == 1
