@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ class Operation:
         return self.method in ("post", "put", "patch", "delete")
 
 
-@dataclass
+@dataclass(eq=False)
 class Catalogue:
     versions: list[str]
     documents: dict[str, dict]
@@ -109,6 +110,7 @@ class Catalogue:
             return None
         return json.dumps(_deref(doc["paths"][op.path][op.method], doc), sort_keys=True)
 
+    @functools.cache  # noqa: B019 - one catalogue per run; the cache lives as long as it does
     def stable_since(self, operation_id: str, version: str) -> str:
         """Oldest version from which the operation is defined as in `version`.
 

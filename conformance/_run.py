@@ -33,6 +33,7 @@ class Run:
     current_check: str = "harness"
     validator: ResponseValidator | None = None
     fatal: str | None = None  # why nothing could be evaluated
+    fuzzing: bool = False  # set while schemathesis validates the responses itself
     created: list[tuple[str, str]] = field(default_factory=list)  # (kind, id) for clean-up
 
     @classmethod
@@ -87,6 +88,9 @@ class Run:
         else:
             # Same major, unknown minor: judge against the newest this harness knows.
             self.target_version = known[-1]
+        evaluated = self.settings.evaluate
+        if evaluated and self.target_version not in evaluated:
+            self.target_version = max(evaluated, key=version_key)  # judge what is evaluated
         self.validator = ResponseValidator(self.catalogue, self.target_version)
         self.transport.observers.append(self._observe)
         problem = key_works(self.api)
@@ -98,8 +102,14 @@ class Run:
 
     @property
     def versions(self) -> list[str]:
+        """The versions whose profiles this run evaluates."""
         major = self.target_version.split(".")[0]
-        return [v for v in self.catalogue.versions if v.split(".")[0] == major]
+        chosen = self.settings.evaluate or self.catalogue.versions
+        return [v for v in self.catalogue.versions if v.split(".")[0] == major and v in chosen]
+
+    def needed(self, requirements: tuple[str, ...]) -> bool:
+        """Whether any evaluated profile demands one of these requirements."""
+        return any(self.catalogue.applies(r, v) for r in requirements for v in self.versions)
 
     # every response passes through here --------------------------------------
     def _observe(self, reply: Reply) -> None:

@@ -34,6 +34,9 @@ OPTIONS: list[tuple[str, str, type, Any, str]] = [
      "read_only API key of organization A, for role checks."),
     ("--spec-version", "VALORA_SPEC_VERSION", str, None,
      "Spec version the verdict is judged against (default: the version the target declares)."),
+    ("--evaluate", "VALORA_EVALUATE", str, None,
+     "Comma-separated spec versions whose profiles to evaluate (default: every version of the "
+     "major); checks needed by none of them are skipped."),
     ("--budget", "VALORA_BUDGET", str, "standard", "quick | standard | thorough (certification)."),
     ("--seed", "VALORA_SEED", int, None, "Seed for data generation; the same seed, the same run."),
     ("--max-rps", "VALORA_MAX_RPS", float, 0.0, "Maximum requests per second (0 = unlimited)."),
@@ -79,6 +82,7 @@ class Settings:
     api_key_b: str | None
     read_only_key: str | None
     spec_version: str | None
+    evaluate: list[str] | None
     budget: str
     seed: int
     max_rps: float
@@ -136,6 +140,13 @@ def read_settings(config: pytest.Config, known_versions: list[str]) -> Settings:
     if values["spec_version"] is not None and values["spec_version"] not in known_versions:
         raise UsageError(f"unknown --spec-version {values['spec_version']!r}; "
                          f"this harness knows {', '.join(known_versions)}")
+    evaluate = None
+    if values["evaluate"]:
+        evaluate = [v.strip() for v in values["evaluate"].split(",") if v.strip()]
+        unknown = [v for v in evaluate if v not in known_versions]
+        if unknown or not evaluate:
+            raise UsageError(f"unknown --evaluate version(s) {', '.join(unknown) or '(none)'}; "
+                             f"this harness knows {', '.join(known_versions)}")
     if values["fail_on"] not in ("any", "regression"):
         raise UsageError("--fail-on must be 'any' or 'regression'")
     if values["fail_on"] == "regression" and not values["baseline"]:
@@ -156,6 +167,7 @@ def read_settings(config: pytest.Config, known_versions: list[str]) -> Settings:
     return Settings(
         base_url=base_url, api_key=values["api_key"], api_key_b=values["api_key_b"],
         read_only_key=values["read_only_key"], spec_version=values["spec_version"],
+        evaluate=evaluate,
         budget=values["budget"], seed=seed, max_rps=values["max_rps"],
         request_timeout=values["request_timeout"], deadline=values["deadline"],
         report_dir=report_dir, fail_on=values["fail_on"], read_only=values["read_only"], **paths,

@@ -44,6 +44,7 @@ class ResponseValidator:
         document["servers"] = [{"url": f"{HOST}/v1"}]
         self.openapi = OpenAPI.from_dict(document)
         self.routes = [(_route(op), op) for op in catalogue.operations(version)]
+        self._seen: dict[tuple, list[str]] = {}
 
     def match(self, method: str, path: str) -> Operation | None:
         for pattern, op in self.routes:
@@ -53,6 +54,17 @@ class ResponseValidator:
 
     def problems(self, reply: Reply) -> list[str]:
         """Why the reply does not conform to its operation's documented response ([] if it does)."""
+        # Identical answers (every 401 of an operation, say) need validating only once.
+        key = (reply.exchange.method, urlsplit(reply.exchange.url).path, reply.status,
+               tuple(sorted(k.lower() for k in reply.headers)),
+               reply.headers.get("content-type"), reply.content)
+        if key not in self._seen:
+            if len(self._seen) > 4096:
+                self._seen.clear()
+            self._seen[key] = self._validate(reply)
+        return self._seen[key]
+
+    def _validate(self, reply: Reply) -> list[str]:
         url = urlsplit(reply.exchange.url)
         request = _Request(HOST, url.path, reply.exchange.method.lower(),
                            None, "application/json",

@@ -74,6 +74,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=f"not evaluated: {run.fatal}"))
         elif run.settings.read_only and item.get_closest_marker("writes"):
             item.add_marker(pytest.mark.skip(reason="--read-only: this check needs writes"))
+        elif not run.needed(_declared(item)):
+            item.add_marker(pytest.mark.skip(
+                reason=f"not needed by the evaluated versions ({', '.join(run.versions)})"))
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:

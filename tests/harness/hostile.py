@@ -1,0 +1,617 @@
+"""Hostile servers on loopback, and what every run against one must still get right.
+
+Two kinds of server:
+
+- `RawServer`: a plain TCP listener whose connections are handled by a function, for answers
+  that are not HTTP at all (silence, dripping, resets, garbage, bodies cut short or huge).
+  With `lure=True` it answers the harness's two start-up requests (discovery and the key probe)
+  correctly, so the run gets past its start and meets the hostile behaviour inside the checks.
+- `AsgiServer`: uvicorn in a thread serving an ASGI app (often the reference wrapped in a
+  middleware), for answers that are HTTP but wrong; it can be stopped from inside (a server
+  that goes down mid-run) and can speak TLS.
+
+Every server records what reached it (`seen`), so tests can assert on the server side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import json
+import random
+import socket
+import struct
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import uvicorn
+from harness_suite import KEY_TRIPLES, SuiteResult
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# The limits every hostile run is given, and the slack allowed for process start and report.
+REQUEST_TIMEOUT = 2
+DEADLINE = 60
+LIMITS = ("--request-timeout", str(REQUEST_TIMEOUT), "--deadline", str(DEADLINE))
+STARTUP_SLACK = 30.0  # interpreter, plugins, catalogue, validator, report rendering
+
+META = {"spec_version": "1.2.0", "compatible_range": {"min": "1.0.0", "max": "1.2.0"},
+        "implementation": {"name": "Hostile", "version": "0.0.1"}, "usage_visibility_seconds": 0}
+EMPTY_PAGE = {"data": [], "has_more": False, "next_cursor": None}
+
+
+@dataclass
+class Seen:
+    """One request as it reached a hostile server."""
+
+    method: str
+    target: str  # path and query
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def path(self) -> str:
+        return self.target.split("?", 1)[0]
+
+
+# raw TCP ---------------------------------------------------------------------------------------
+
+Handler = Callable[["RawServer", socket.socket, Seen], bool]  # True: keep the connection open
+
+
+class RawServer:
+    """Accepts on 127.0.0.1; each request on each connection goes to `handler`."""
+
+    def __init__(self, handler: Handler, *, lure: bool = False) -> None:
+        self.handler = handler
+        self.lure = lure
+        self.seen: list[Seen] = []
+        self.stopping = threading.Event()
+        self.bytes_sent = 0
+        self._lock = threading.Lock()
+        self._conns: list[socket.socket] = []
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self._listener.settimeout(0.2)
+        self.url = "http://127.0.0.1:%d" % self._listener.getsockname()[1]
+
+    def __enter__(self) -> RawServer:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self._listener.close()
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            _close(conn)
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self._conns.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            conn.settimeout(None)
+            buffer = b""
+            while not self.stopping.is_set():
+                request, buffer = _read_request(conn, buffer)
+                if request is None:
+                    return
+                with self._lock:
+                    self.seen.append(request)
+                if self.lure and _is_start_up(request):
+                    self.send(conn, http_response(200, json.dumps(
+                        META if request.path == "/v1/meta" else EMPTY_PAGE).encode()))
+                    continue
+                if not self.handler(self, conn, request):
+                    return
+        except OSError:
+            return
+        finally:
+            _close(conn)
+
+    def send(self, conn: socket.socket, data: bytes) -> None:
+        conn.sendall(data)
+        with self._lock:
+            self.bytes_sent += len(data)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep, unless the server is stopping; True when it is."""
+        return self.stopping.wait(seconds)
+
+    def requests(self) -> list[Seen]:
+        with self._lock:
+            return list(self.seen)
+
+
+def _is_start_up(request: Seen) -> bool:
+    """The harness's discovery (GET /v1/meta) and key probe (GET /v1/customers?limit=1)."""
+    return request.method == "GET" and request.target in ("/v1/meta", "/v1/customers?limit=1")
+
+
+def _read_request(conn: socket.socket, buffer: bytes) -> tuple[Seen | None, bytes]:
+    while b"\r\n\r\n" not in buffer:
+        chunk = conn.recv(65536)
+        if not chunk or len(buffer) > 1 << 20:
+            return None, b""
+        buffer += chunk
+    head, buffer = buffer.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    method, target = (lines[0].split(" ") + ["", ""])[:2]
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0") or 0)
+    while len(buffer) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None, b""
+        buffer += chunk
+    return Seen(method, target, headers, buffer[:length]), buffer[length:]
+
+
+def _close(conn: socket.socket) -> None:
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    conn.close()
+
+
+def http_response(status: int, body: bytes, content_type: str = "application/json",
+                  extra: dict[str, str] | None = None, length: int | None = None) -> bytes:
+    headers = {"Content-Type": content_type,
+               "Content-Length": str(len(body) if length is None else length), **(extra or {})}
+    head = f"HTTP/1.1 {status} Hostile\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return head.encode("latin-1") + b"\r\n" + body
+
+
+# raw handlers: each answers (or not) one request -----------------------------------------------
+
+def never_answers(server: RawServer, conn: socket.socket, request: Seen) -> bool:
+    server.stopping.wait()
+    return False
+
+
+def one_byte_per_second(server: RawServer, conn: socket.socket, request: Seen) -> bool:
+    for byte in http_response(200, json.dumps(EMPTY_PAGE).encode()):
+        server.send(conn, bytes([byte]))
+        if server.wait(1.0):
+            return False
+    return True
+
+
+def resets(server: RawServer, conn: socket.socket, request: Seen) -> bool:
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST on close
+    conn.close()
+    return False
+
+
+def closes_mid_body(server: RawServer, conn: socket.socket, request: Seen) -> bool:
+    server.send(conn, http_response(200, b'{"data": [{"id": "cus_', length=4096))
+    return False
+
+
+def sends_garbage(server: RawServer, conn: socket.socket, request: Seen) -> bool:
+    noise = random.Random(len(server.seen)).randbytes(700)
+    server.send(conn, b"\x00\xff\xfe" + noise + b"\r\n\r\n")
+    return False
+
+
+HUGE = 100 * 2**20
+
+
+def sends_100_mb(server: RawServer, conn: socket.socket, request: Seen) -> bool:
+    """100 MB announced and streamed in 64 KiB pieces; never more than one piece in memory."""
+    server.send(conn, http_response(200, b"", length=HUGE))
+    piece = b'{"data": [' + b" " * (65536 - 10)
+    sent = 0
+    while sent < HUGE:
+        size = min(len(piece), HUGE - sent)
+        server.send(conn, piece[:size])
+        sent += size
+        piece = b" " * 65536
+    return True
+
+
+# ASGI apps and middlewares ---------------------------------------------------------------------
+
+async def _respond(send: Send, status: int, body: bytes, content_type: str = "application/json",
+                   headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    raw_headers = [(b"content-type", content_type.encode()),
+                   (b"content-length", str(len(body)).encode()), *(headers or [])]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _drain(receive: Receive) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return body
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def _target(scope: Scope) -> str:
+    query = scope.get("query_string", b"").decode("latin-1")
+    return scope["path"] + (f"?{query}" if query else "")
+
+
+class Recording:
+    """Records every request (method, target, headers, body) before passing it on."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.seen: list[Seen] = []
+        self._lock = threading.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body = await _drain(receive)
+        with self._lock:
+            self.seen.append(Seen(scope["method"], _target(scope), _headers(scope), body))
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return {"type": "http.disconnect"}
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    def requests(self) -> list[Seen]:
+        with self._lock:
+            return list(self.seen)
+
+
+def constant(status: int, body: bytes | Callable[[int], bytes], content_type: str = "application/json",
+             headers: list[tuple[bytes, bytes]] | None = None) -> App:
+    """Every request gets the same answer (`body` may depend on the request's number)."""
+    count = 0
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal count
+        if scope["type"] != "http":
+            return
+        await _drain(receive)
+        count += 1
+        content = body(count) if callable(body) else body
+        await _respond(send, status, content, content_type, headers)
+
+    return app
+
+
+def invalid_json_or_utf8(count: int) -> bytes:
+    """Alternately JSON cut short and JSON whose strings are not UTF-8."""
+    return b'{"data": [{"id": "cus_1", "name": ' if count % 2 else b'{"id": "\xff\xfe\xc3\x28", "x": 1}'
+
+
+def deep_json(depth: int = 100_000) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def redirect_forever() -> App:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        await _drain(receive)
+        hop = int(dict(parse_qsl(scope.get("query_string", b"").decode())).get("hop", "0")) + 1
+        location = f"{scope['path']}?{urlencode({'hop': hop})}"
+        await _respond(send, 302, b"", headers=[(b"location", location.encode())])
+
+    return app
+
+
+def redirect_to(origin: str) -> App:
+    """307 to the same path on another origin (methods and bodies would follow a 307)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        await _drain(receive)
+        await _respond(send, 307, b"", headers=[(b"location", (origin + _target(scope)).encode())])
+
+    return app
+
+
+def server_errors() -> App:
+    problem = {"type": "about:blank", "title": "Oops", "status": 500, "code": "internal_error"}
+
+    def body(count: int) -> bytes:
+        return json.dumps(problem).encode()
+
+    return constant(500, body, "application/problem+json")
+
+
+def too_many_requests(retry_after: str) -> App:
+    problem = {"type": "about:blank", "title": "Slow down", "status": 429, "code": "rate_limited"}
+    return constant(429, json.dumps(problem).encode(), "application/problem+json",
+                    [(b"retry-after", retry_after.encode())])
+
+
+class Intercept:
+    """Wraps an app; `rewrite(scope, status, headers, body)` may change a buffered response."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def request(self, scope: Scope) -> Scope:
+        return scope
+
+    def rewrite(self, scope: Scope, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+                ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        return status, headers, body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope = self.request(scope)
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    status, headers, body = self.rewrite(scope, start["status"],
+                                                         list(start.get("headers", [])),
+                                                         b"".join(chunks))
+                    headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+                    headers.append((b"content-length", str(len(body)).encode()))
+                    await send({"type": "http.response.start", "status": status,
+                                "headers": headers})
+                    await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, capture)
+
+
+class EndlessCursor(Intercept):
+    """Every list page says there is more; following the cursor gives the first page again."""
+
+    def request(self, scope: Scope) -> Scope:
+        pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        kept = [(k, v) for k, v in pairs if not (k == "cursor" and v.startswith("endless"))]
+        return dict(scope) | {"query_string": urlencode(kept).encode("latin-1")}
+
+    def rewrite(self, scope: Scope, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+                ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        if scope["method"] == "GET" and status == 200:
+            try:
+                page = json.loads(body)
+            except ValueError:
+                return status, headers, body
+            if isinstance(page, dict) and "has_more" in page:
+                page["has_more"] = True
+                page["next_cursor"] = f"endless{random.randrange(10**9)}"
+                body = json.dumps(page).encode()
+        return status, headers, body
+
+
+class NoDiscovery(Intercept):
+    def rewrite(self, scope: Scope, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+                ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        if scope["path"] == "/v1/meta":
+            problem = {"type": "about:blank", "title": "Not found", "status": 404, "code": "not_found"}
+            return 404, [(b"content-type", b"application/problem+json")], json.dumps(problem).encode()
+        return status, headers, body
+
+
+class EchoAuthorization(Intercept):
+    """Sends the caller's Authorization back in a header and, on errors, in the body too.
+
+    Errors get it in every field a harness might print: detail, code, title; one in three error
+    answers is not even JSON, so the raw body (with the key) is all there is to show.
+    """
+
+    count = 0
+
+    def rewrite(self, scope: Scope, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+                ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        auth = _headers(scope).get("authorization", "")
+        headers = [*headers, (b"x-echo-authorization", auth.encode("latin-1")),
+                   (b"www-authenticate", f'Bearer realm="{auth}"'.encode("latin-1"))]
+        if scope["path"] == "/v1/meta":
+            meta = json.loads(body) | {"caller": auth}
+            return status, headers, json.dumps(meta).encode()
+        if status >= 400:
+            self.count += 1
+            if self.count % 3 == 0:
+                return status, [(b"content-type", b"application/json")], (
+                    f"you sent {auth} <html>".encode("latin-1"))
+            problem = json.loads(body) | {"detail": f"you sent Authorization: {auth}",
+                                          "code": auth, "title": auth, "echo": auth}
+            return status, headers, json.dumps(problem).encode()
+        return status, headers, body
+
+
+class GoesDown:
+    """Passes requests on until `after` of them; then the server it runs in shuts down."""
+
+    def __init__(self, app: App, after: int) -> None:
+        self.app = app
+        self.after = after
+        self.count = 0
+        self.server: AsgiServer | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.count += 1
+        if self.count > self.after:
+            if self.server is not None:
+                self.server.stop_soon()
+            await asyncio.sleep(3600)  # cancelled by the shutdown: no answer at all
+            return
+        await self.app(scope, receive, send)
+
+
+# uvicorn in a thread ---------------------------------------------------------------------------
+
+class AsgiServer:
+    """uvicorn serving `app` on 127.0.0.1 from a daemon thread, optionally over TLS."""
+
+    def __init__(self, app: App, *, certfile: Path | None = None, keyfile: Path | None = None) -> None:
+        self.app = app
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        scheme = "https" if certfile else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.sock.getsockname()[1]}"
+        config = uvicorn.Config(app, log_level="critical", access_log=False, lifespan="off",
+                                timeout_graceful_shutdown=1,
+                                ssl_certfile=str(certfile) if certfile else None,
+                                ssl_keyfile=str(keyfile) if keyfile else None)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
+                                       daemon=True)
+
+    def __enter__(self) -> AsgiServer:
+        self.thread.start()
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("the hostile server failed to start")
+            time.sleep(0.01)
+        return self
+
+    def stop_soon(self) -> None:
+        """Stop accepting now and shut down; safe to call from inside the app."""
+        self.server.should_exit = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    @property
+    def stopped(self) -> bool:
+        return not self.thread.is_alive()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_soon()
+        self.thread.join(timeout=10)
+
+
+def reference_app(**options: Any) -> App:
+    from reference import create_app
+
+    return create_app(keys=KEY_TRIPLES, **options)
+
+
+# TLS -------------------------------------------------------------------------------------------
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and localhost: (cert.pem, key.pem)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hostile.localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([
+            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+# what every hostile run must get right ---------------------------------------------------------
+
+def assert_survived(result: SuiteResult, wall: float, *, affected: set[str] | None = None,
+                    limit: float = DEADLINE + STARTUP_SLACK) -> dict[str, Any]:
+    """Ended in time, non-zero, no traceback, complete report; `affected` are fail/error.
+
+    Returns the report.
+    """
+    output = result.stdout + result.stderr
+    assert wall < limit, f"the run took {wall:.1f} s (limit {limit:.0f} s)\n{output[-3000:]}"
+    assert result.exit_code != 0, output[-3000:]
+    assert "Traceback" not in output, output[-6000:]
+    assert "INTERNALERROR" not in output, output[-6000:]
+    path = result.report_dir / "report.json"
+    assert path.is_file(), f"no report.json\n{output[-3000:]}"
+    for name in ("junit.xml", "summary.md", "report.html", "manifest.json"):
+        assert (result.report_dir / name).is_file(), f"{name} missing"
+    report = result.report
+    assert report["verdict"] in ("fail", "error"), report["verdict"]
+    by_id = {r["id"]: r for r in report["requirements"]}
+    assert len(by_id) == report["counts"]["total"] > 0
+    for requirement in affected or set():
+        entry = by_id[requirement]
+        assert entry["status"] in ("fail", "error"), (requirement, entry["status"], entry["reason"])
+    for entry in by_id.values():
+        if entry["status"] in ("fail", "error"):
+            reason = entry["reason"]
+            assert isinstance(reason, str) and reason.strip(), (entry["id"], reason)
+            assert "\n" not in reason and len(reason) <= 600, (entry["id"], reason)
+    return report
+
+
+def reasons(report: dict[str, Any]) -> str:
+    """Every requirement reason and run error, for `in` assertions."""
+    parts = [str(r["reason"]) for r in report["requirements"]] + list(report["errors"])
+    return "\n".join(parts)
+
+
+@dataclass
+class Timer:
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def wall(self) -> float:
+        return time.monotonic() - self.started
