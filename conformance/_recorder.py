@@ -33,7 +33,7 @@ class Recorder:
 
     def failure(self, requirement: str, *, check: str, operation: str, message: str,
                 expected: str = "", observed: str = "", exchange: Exchange | None = None,
-                version: str | None = None) -> None:
+                version: str | None = None, reproduction: str | None = None) -> None:
         self.outcome(requirement, "fail", check=check, reason=message, version=version)
         key = (requirement, version, operation, message)
         with self.lock:
@@ -43,7 +43,7 @@ class Recorder:
             entry = {
                 "requirement": requirement, "version": version, "operation": operation,
                 "check": check, "message": message, "expected": expected, "observed": observed,
-                "reproduction": exchange.curl() if exchange else "",
+                "reproduction": reproduction or (exchange.curl() if exchange else ""),
                 "seed": self.seed,
                 "request": exchange.as_request() if exchange else None,
                 "response": exchange.as_response() if exchange else None,
