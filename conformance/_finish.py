@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 import traceback
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -20,20 +21,28 @@ def finish(run: Run, config: pytest.Config) -> int:
     if run.embedded is not None:
         run.embedded.stop()
     run.transport.close()
+    _scrub_terminal(run, config)
+    _charge_unevaluated(run, config)
     data = run.as_dict()
+    data["errors"].extend(run.transport.harness_errors)
     out = settings.report_dir
     try:
-        baseline = json.loads(settings.baseline.read_text()) if settings.baseline else None
-        waivers = load_waivers(settings.waivers) if settings.waivers else None
-        report = build_report(data, catalogue=run.catalogue.raw_requirements,
-                              profiles=load_profiles(), waivers=waivers, baseline=baseline)
-        write_artifacts(report, out, signing_key=settings.sign_key)
+        try:
+            report = _write(run, data)
+        except Exception as exc:  # noqa: BLE001 - a hostile exchange must not cost the report
+            # Second chance without the recorded requests and responses, the one part of the
+            # data a target controls; the failures themselves are kept.
+            data = _without_exchanges(data)
+            data["errors"].append(f"harness error: the report leaves out request/response "
+                                  f"excerpts, which it could not render ({type(exc).__name__}: "
+                                  f"{str(exc)[:200]})")
+            report = _write(run, data)
     except Exception as exc:  # noqa: BLE001 - never lose a run's results to a report bug
         out = out / "unreported"  # kept apart so no later manifest covers it
         out.mkdir(exist_ok=True)
         (out / "run.json").write_text(json.dumps(data, indent=2))
         (out / "report-error.txt").write_text(traceback.format_exc())
-        run._summary = [f"could not build the report ({type(exc).__name__}: {exc}); "
+        run.summary = [f"could not build the report ({type(exc).__name__}: {exc}); "
                         f"raw results in {out / 'run.json'}"]
         return 3
     verdict = report["verdict"]
@@ -55,7 +64,91 @@ def finish(run: Run, config: pytest.Config) -> int:
     for error in data["errors"]:
         lines.append(f"  ERROR {error}")
     lines.append(f"report: {out / 'report.html'} (and report.json, junit.xml, summary.md)")
-    run._summary = lines
+    run.summary = lines
     if settings.fail_on == "regression":
         return 1 if (report.get("baseline") or {}).get("regressions") else 0
     return 0 if verdict == "pass" else 1
+
+
+def _write(run: Run, data: dict[str, Any]) -> dict[str, Any]:
+    settings = run.settings
+    baseline = json.loads(settings.baseline.read_text()) if settings.baseline else None
+    waivers = load_waivers(settings.waivers) if settings.waivers else None
+    report = build_report(data, catalogue=run.catalogue.raw_requirements,
+                          profiles=load_profiles(), waivers=waivers, baseline=baseline)
+    write_artifacts(report, settings.report_dir, signing_key=settings.sign_key)
+    return report
+
+
+def _without_exchanges(data: dict[str, Any]) -> dict[str, Any]:
+    failures = [f | {"request": None, "response": None, "reproduction": ""}
+                for f in data.get("failures") or []]
+    return data | {"failures": failures, "errors": list(data.get("errors") or [])}
+
+
+def _charge_unevaluated(run: Run, config: pytest.Config) -> None:
+    """Requirements the run meant to evaluate but could not are `error`, not `skip`.
+
+    A skip says "deliberately not evaluated"; a target that could not be tested at all (fatal),
+    that stopped answering, or a run that hit its --deadline leaves requirements unevaluated
+    through no choice of the user's, and the report must say so requirement by requirement.
+    """
+    deadline_hit = time.monotonic() >= run.transport.deadline_at
+    if run.fatal:
+        why, scope = run.fatal, None  # nothing could be evaluated: every requirement
+    elif deadline_hit:
+        why = f"the run hit its --deadline of {run.settings.deadline:g} s before this was checked"
+        scope = _selected_requirements(config)
+    elif run.transport.down:
+        why = f"the target stopped answering ({run.transport.down})"
+        scope = _selected_requirements(config)
+    else:
+        return
+    evaluated = {o["requirement"] for o in run.recorder.outcomes
+                 if o["status"] in ("pass", "fail", "error")}
+    for requirement in run.catalogue.requirements:
+        req_id = requirement["id"]
+        if req_id in evaluated or (scope is not None and req_id not in scope):
+            continue
+        run.recorder.outcome(req_id, "error", check="harness", reason=f"not evaluated: {why}")
+
+
+def _selected_requirements(config: pytest.Config) -> set[str] | None:
+    """The requirements of the checks selected for this run (None: unknown, so all)."""
+    session = config.pluginmanager.get_plugin("session")
+    items = getattr(session, "items", None)
+    if not items:
+        return None
+    selected: set[str] = set()
+    for item in items:
+        marker = item.get_closest_marker("requirements")
+        if marker:
+            selected.update(marker.args)
+    return selected
+
+
+def _scrub_terminal(run: Run, config: pytest.Config) -> None:
+    """No key in what pytest prints after this point: failures, errors, skip reasons, captures.
+
+    A target that echoes the Authorization header puts the key into messages checks report
+    (e.g. "problem code 'Bearer vk_...' is not snake_case"). pytest prints the failure sections
+    from the stored reports after the session has finished, i.e. after this runs.
+    """
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    stats = getattr(reporter, "stats", None)
+    if not stats or not run.transport.secrets:
+        return
+    redact = run.transport.redact
+    for reports in stats.values():
+        for report in reports:
+            longrepr = getattr(report, "longrepr", None)
+            if isinstance(longrepr, tuple) and len(longrepr) == 3:  # a skip: (path, line, reason)
+                report.longrepr = (longrepr[0], longrepr[1], redact(str(longrepr[2])))
+            elif longrepr is not None and redact(text := str(longrepr)) != text:
+                report.longrepr = redact(text)
+            sections = getattr(report, "sections", None)
+            if sections:
+                report.sections = [(title, redact(content)) for title, content in sections]
+            message = getattr(report, "message", None)  # warnings
+            if isinstance(message, str):
+                report.message = redact(message)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
+import math
 import shlex
+import ssl
 import threading
 import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -27,6 +31,13 @@ class TargetError(Exception):
 
 class DeadlineExceeded(TargetError):
     """The run's --deadline has passed; no further requests are sent."""
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A check tried an unsafe method in --read-only mode: a harness bug, and nothing was sent."""
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass
@@ -80,7 +91,7 @@ class Reply:
         try:
             return json.loads(self.content)
         except (ValueError, RecursionError) as exc:
-            snippet = self.content[:80].decode("utf-8", "replace")
+            snippet = (self.exchange.response_body or "")[:80]  # redacted: the body may echo a key
             raise TargetError(f"{self.exchange.method} {self.exchange.url} answered {self.status} "
                               f"with a body that is not JSON ({type(exc).__name__}): "
                               f"{snippet!r}") from None
@@ -118,14 +129,19 @@ class Transport:
     throttled: int = 0
     consecutive_errors: int = 0
     down: str | None = None  # set once the target stops answering altogether
+    harness_errors: list[str] = field(default_factory=list)  # observers that broke, for the report
+    read_only: bool = False  # --read-only: refuse every unsafe method before it leaves the harness
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
+        # A CA bundle becomes an SSL context once: httpx deprecates verify=<path>.
+        self._verify = (ssl.create_default_context(cafile=self.verify)
+                        if isinstance(self.verify, str) else self.verify)
         self.http = self._new_client()
 
     def _new_client(self) -> httpx.Client:
         return httpx.Client(timeout=httpx.Timeout(self.request_timeout), follow_redirects=False,
-                            verify=self.verify, trust_env=False,
+                            verify=self._verify, trust_env=False,
                             limits=httpx.Limits(max_connections=20, max_keepalive_connections=10))
 
     def close(self) -> None:
@@ -144,23 +160,34 @@ class Transport:
             reply = self._send_once(method, path, key=key, params=params, json_body=json_body,
                                     content=content, headers=headers)
             for observe in self.observers:
-                observe(reply)
+                self._observe(observe, reply)
             if reply.status != 429 or attempt >= MAX_RETRIES_429:
                 return reply
             # Being a good guest: honour Retry-After, bounded so a hostile value cannot stall us.
             attempt += 1
             self.throttled += 1
-            try:
-                delay = float(reply.headers.get("retry-after", "1"))
-            except ValueError:
-                delay = 1.0
-            delay = min(max(delay, 0.1), MAX_RETRY_AFTER)
+            delay = retry_after(reply.headers.get("retry-after"))
             if time.monotonic() + delay >= self.deadline_at:
                 return reply
             time.sleep(delay)
 
+    def _observe(self, observe: Callable[[Reply], None], reply: Reply) -> None:
+        """Observers judge every reply; one that breaks on a hostile reply must not end the run."""
+        try:
+            observe(reply)
+        except Exception as exc:  # noqa: BLE001 - reported as a harness error instead
+            message = self.redact(f"harness error while judging {reply.exchange.method} "
+                                  f"{reply.exchange.url} ({reply.status}): "
+                                  f"{type(exc).__name__}: {_reason(exc)}")[:300]
+            with self.lock:
+                if message not in self.harness_errors and len(self.harness_errors) < 20:
+                    self.harness_errors.append(message)
+
     def _send_once(self, method: str, path: str, *, key: str | None, params: dict | None,
                    json_body: Any, content: bytes | None, headers: dict[str, str] | None) -> Reply:
+        if self.read_only and method.upper() not in SAFE_METHODS:
+            raise ReadOnlyViolation(f"--read-only: refused to send {method} {path}; "
+                                    "a check that writes must be marked `writes`")
         if time.monotonic() >= self.deadline_at:
             raise DeadlineExceeded("the run's --deadline passed before this request")
         if self.down:  # fail fast rather than wait a timeout per remaining request
@@ -199,7 +226,7 @@ class Transport:
         exchange.status = response.status_code
         exchange.response_headers = {k: self.redact(v) for k, v in response.headers.items()
                                      if k.lower() not in SENSITIVE_HEADERS}
-        exchange.response_body = self.redact(body[:4000].decode("utf-8", "replace"))
+        exchange.response_body = _excerpt(self.redact(body[:4000].decode("utf-8", "replace")))
         return Reply(response.status_code, response.headers, body, exchange,
                      time.monotonic() - started)
 
@@ -219,16 +246,23 @@ class Transport:
                         return
                     chunks.append(chunk)
                 raw = b"".join(chunks)
-                outcome["body"] = _decode(raw, response.headers.get("content-encoding"))
+                body = _decode(raw, response.headers.get("content-encoding"))
+                if body is None:
+                    outcome["error"] = (f"compressed response body larger than "
+                                        f"{MAX_BODY // 2**20} MiB once decompressed")
+                    return
+                outcome["body"] = body
                 outcome["response"] = response
             finally:
                 response.close()
         except httpx.TimeoutException:
             outcome["error"] = f"timed out after {self.request_timeout:g} s"
         except httpx.ConnectError as exc:
-            outcome["error"] = f"cannot connect ({_reason(exc)})"
+            outcome["error"] = _connect_error(exc)
         except httpx.RemoteProtocolError as exc:
             outcome["error"] = f"broken HTTP response ({_reason(exc)})"
+        except (httpx.ReadError, httpx.WriteError) as exc:
+            outcome["error"] = f"connection broken ({_reason(exc)})"
         except httpx.HTTPError as exc:
             outcome["error"] = f"{type(exc).__name__}: {_reason(exc)}"
         except Exception as exc:  # noqa: BLE001 - a hostile server must not crash the harness
@@ -254,17 +288,64 @@ class Transport:
         return safe
 
 
-def _decode(raw: bytes, encoding: str | None) -> bytes:
+def _decode(raw: bytes, encoding: str | None) -> bytes | None:
+    """The body without its content encoding; None when it would exceed MAX_BODY."""
     if not encoding:
         return raw
 
-    wbits = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}.get(encoding.lower())
+    wbits = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}.get(encoding.strip().lower())
     if wbits is None:
         return raw
     try:  # bounded, so a compression bomb cannot exhaust memory
-        return zlib.decompressobj(wbits).decompress(raw, MAX_BODY)
+        inflater = zlib.decompressobj(wbits)
+        body = inflater.decompress(raw, MAX_BODY)
     except zlib.error:
         return raw
+    return None if inflater.unconsumed_tail else body
+
+
+def retry_after(value: str | None) -> float:
+    """Seconds to wait from a Retry-After header (seconds or HTTP date), within bounds."""
+    delay = 1.0
+    if value:
+        try:
+            delay = float(value.strip())
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+                delay = (when - datetime.now(UTC)).total_seconds()
+            except (TypeError, ValueError, IndexError, OverflowError):
+                delay = 1.0
+    if not math.isfinite(delay):  # "nan" or "inf": a hostile value, not a wait
+        delay = MAX_RETRY_AFTER if delay == math.inf else 1.0
+    return min(max(delay, 0.1), MAX_RETRY_AFTER)
+
+
+def _connect_error(exc: httpx.ConnectError) -> str:
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        detail = text.split("certificate verify failed:", 1)[-1].split("(_ssl", 1)[0].strip()
+        return (f"TLS certificate not trusted ({detail or 'verification failed'}); "
+                "to trust it, pass its CA with --ca-bundle")
+    if "SSL" in text or "TLS" in text:
+        return f"TLS handshake failed ({_reason(exc)})"
+    return f"cannot connect ({_reason(exc)})"
+
+
+MAX_EXCERPT_DEPTH = 64
+
+
+def _excerpt(text: str) -> str:
+    """The body excerpt kept in reports, cut where JSON nests deeper than any reader recurses."""
+    depth = 0
+    for index, char in enumerate(text):
+        if char in "[{":
+            depth += 1
+            if depth > MAX_EXCERPT_DEPTH:
+                return text[:index] + f" [excerpt cut: nested deeper than {MAX_EXCERPT_DEPTH}]"
+        elif char in "]}":
+            depth -= 1
+    return text
 
 
 def _reason(exc: BaseException) -> str:

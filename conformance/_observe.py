@@ -21,7 +21,7 @@ def observe_reply(run: Run, reply: Reply) -> None:
                              .removeprefix(run.settings.base_url or "")) if run.validator else None
     label = op.label if op else f"{reply.exchange.method} {reply.exchange.url}"
     since = run.catalogue.stable_since(op.operation_id, run.target_version) if op else None
-    seen = _passes(run)
+    seen = run.observed_passes
 
     def result(requirement: str, ok: bool, message: str, *, expected: str = "",
                observed: str = "", version: str | None = None) -> None:
@@ -95,8 +95,3 @@ def _classify(problem: str, status: int) -> str:
     if "header" in lowered:
         return "VAL-HTTP-005"
     return "VAL-HTTP-003"
-
-
-def _passes(run: Run) -> set:
-    cache = run.__dict__.setdefault("_observed_passes", set())
-    return cache

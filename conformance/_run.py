@@ -35,6 +35,9 @@ class Run:
     fatal: str | None = None  # why nothing could be evaluated
     fuzzing: bool = False  # set while schemathesis validates the responses itself
     created: list[tuple[str, str]] = field(default_factory=list)  # (kind, id) for clean-up
+    observed_passes: set[tuple] = field(default_factory=set)  # one pass per requirement and operation
+    summary: list[str] = field(default_factory=list)  # printed at the end of the run
+    exit_code: int | None = None  # set once the report is written
 
     @classmethod
     def start(cls, settings: Settings, catalogue: Catalogue) -> Run:
@@ -133,7 +136,6 @@ class Run:
         outcomes = []
         for outcome in recorder.outcomes:
             outcomes.extend(self._expand(outcome))
-        failures = [f | {"version": self._earliest(f["version"])} for f in recorder.failures]
         data = {
             "started_at": self.started_at.isoformat(), "finished_at": finished.isoformat(),
             "duration_s": round(duration, 3), "seed": self.settings.seed,
@@ -141,7 +143,7 @@ class Run:
             "target": {"base_url": self.settings.base_url, "embedded": self.embedded is not None,
                        "declared": self.declared, "discovery_error": self.discovery_error},
             "target_version": self.target_version, "versions": self.versions,
-            "outcomes": outcomes, "failures": failures, "errors": errors,
+            "outcomes": outcomes, "failures": recorder.failures, "errors": errors,
             "config": self.settings.redacted(),
             "stats": {"requests": self.transport.requests_sent,
                       "requests_per_s": round(self.transport.requests_sent / max(duration, 1e-9), 1),
@@ -158,9 +160,6 @@ class Run:
             return [outcome]
         return [outcome | {"version": v} for v in self.versions
                 if version_key(v) >= version_key(since)]
-
-    def _earliest(self, since: str | None) -> str | None:
-        return since
 
 
 def _git_commit() -> str | None:

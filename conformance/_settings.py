@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,9 +61,10 @@ FLAGS: list[tuple[str, str, str]] = [
 
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("valora", "Valora conformance")
-    for name, env, kind, _default, help_text in OPTIONS:
-        group.addoption(name, dest=_dest(name), type=kind, default=None,
-                        help=f"{help_text} [env {env}]")
+    for name, env, _kind, _default, help_text in OPTIONS:
+        # Read as text and converted in read_settings: argparse's own conversion error would end
+        # the run with pytest's exit code 4 and its usage text instead of our one line and 2.
+        group.addoption(name, dest=_dest(name), default=None, help=f"{help_text} [env {env}]")
     for name, env, help_text in FLAGS:
         group.addoption(name, dest=_dest(name), action="store_true", default=False,
                         help=f"{help_text} [env {env}=1]")
@@ -120,12 +123,11 @@ def read_settings(config: pytest.Config, known_versions: list[str]) -> Settings:
     values: dict[str, Any] = {}
     for name, env, kind, default, _help in OPTIONS:
         value = config.getoption(_dest(name))
+        source = name
         if value is None and os.environ.get(env):
-            try:
-                value = kind(os.environ[env])
-            except ValueError:
-                raise UsageError(f"{env}={os.environ[env]!r} is not a valid {kind.__name__}") from None
-        values[_dest(name)[len("valora_"):]] = default if value is None else value
+            value, source = os.environ[env], env
+        values[_dest(name)[len("valora_"):]] = default if value is None else _convert(
+            value, kind, source)
     for name, env, _help in FLAGS:
         flag = config.getoption(_dest(name)) or os.environ.get(env, "") not in ("", "0", "false")
         values[_dest(name)[len("valora_"):]] = flag
@@ -162,6 +164,8 @@ def read_settings(config: pytest.Config, known_versions: list[str]) -> Settings:
         paths[name] = Path(raw) if raw else None
         if raw and not Path(raw).is_file():
             raise UsageError(f"--{name.replace('_', '-')} {raw}: no such file")
+    if paths["ca_bundle"] is not None:
+        _check_ca_bundle(paths["ca_bundle"])
     report_dir = _report_dir(values["report_dir"])
     seed = values["seed"] if values["seed"] is not None else secrets.randbelow(2**31)
     return Settings(
@@ -174,8 +178,26 @@ def read_settings(config: pytest.Config, known_versions: list[str]) -> Settings:
     )
 
 
+def _convert(value: Any, kind: type, source: str) -> Any:
+    if not isinstance(value, str) or kind is str:
+        return value
+    try:
+        converted = kind(value.strip())
+    except ValueError:
+        noun = "an integer" if kind is int else "a number"
+        raise UsageError(f"{source} {value!r} is not {noun}") from None
+    if isinstance(converted, float) and not math.isfinite(converted):
+        raise UsageError(f"{source} {value!r} is not a finite number")
+    return converted
+
+
 def _check_url(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise UsageError(f"--base-url {url!r} is not a valid URL ({exc})") from None
+    if any(c.isspace() for c in url):
+        raise UsageError(f"--base-url {url!r} contains whitespace")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"--base-url {url!r} is not an http(s) URL like https://api.example.com")
     try:
@@ -188,6 +210,15 @@ def _check_url(url: str) -> str:
     if path.endswith("/v1"):  # the spec's paths already start with /v1
         path = path[: -len("/v1")]
     return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _check_ca_bundle(path: Path) -> None:
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
+        raise UsageError(f"--ca-bundle {path}: not a usable PEM certificate bundle ({reason})"
+                         ) from None
 
 
 def _report_dir(raw: str | None) -> Path:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance._http import Client, TargetError
+from conformance._http import Client, Reply, TargetError
 
 READY_TIMEOUT = 30.0
 
@@ -82,4 +82,20 @@ def key_works(client: Client, path: str = "/v1/customers") -> str | None:
         return str(exc)
     if 200 <= reply.status < 300:
         return None
-    return f"GET {path} answered {reply.status} with this key"
+    return f"GET {path} answered {reply.status}{_why(reply)}"
+
+
+def _why(reply: Reply) -> str:
+    """What a non-2xx answer to the key probe says, so a broken target is not blamed on the key."""
+    status = reply.status
+    if status in (401, 403):
+        return " with this key"
+    if 300 <= status < 400:
+        location = reply.exchange.response_headers.get("location", "")
+        return (f", a redirect{' to ' + location[:120] if location else ''} (redirects are never "
+                "followed: check --base-url)")
+    if status == 429:
+        return ", rate limited even after waiting as Retry-After asked"
+    if status >= 500:
+        return ", a server error"
+    return ""

@@ -176,10 +176,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _finish(config: pytest.Config, run: Run) -> int | None:
     from conformance._finish import finish
 
-    if getattr(run, "_finished", None) is not None:
-        return run._finished
-    run._finished = finish(run, config)
-    return run._finished
+    if run.exit_code is None:
+        run.exit_code = finish(run, config)
+    return run.exit_code
 
 
 # fixtures ------------------------------------------------------------------------
@@ -232,7 +231,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     run = _run(terminalreporter.config)
-    summary = getattr(run, "_summary", None) if run else None
+    summary = run.summary if run else None
     if summary:
         terminalreporter.write_sep("=", "Valora conformance")
         for line in summary:

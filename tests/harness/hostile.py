@@ -15,8 +15,8 @@ Every server records what reached it (`seen`), so tests can assert on the server
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+import http.client
 import ipaddress
 import json
 import random
@@ -43,6 +43,7 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 REQUEST_TIMEOUT = 2
 DEADLINE = 60
 LIMITS = ("--request-timeout", str(REQUEST_TIMEOUT), "--deadline", str(DEADLINE))
+TIMED_OUT = (f"timed out after {REQUEST_TIMEOUT} s", f"no complete response within {REQUEST_TIMEOUT} s")
 STARTUP_SLACK = 30.0  # interpreter, plugins, catalogue, validator, report rendering
 
 META = {"spec_version": "1.2.0", "compatible_range": {"min": "1.0.0", "max": "1.2.0"},
@@ -59,6 +60,7 @@ class Seen:
     headers: dict[str, str]  # names in lower case
     body: bytes
     at: float = field(default_factory=time.monotonic)
+    status: int | None = None  # what the server answered (Recording only)
 
     @property
     def path(self) -> str:
@@ -79,6 +81,8 @@ class RawServer:
         self.seen: list[Seen] = []
         self.stopping = threading.Event()
         self.bytes_sent = 0
+        self.hung_up = 0  # answers the client stopped reading (sends_100_mb)
+        self.completed = 0
         self._lock = threading.Lock()
         self._conns: list[socket.socket] = []
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -86,7 +90,7 @@ class RawServer:
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(64)
         self._listener.settimeout(0.2)
-        self.url = "http://127.0.0.1:%d" % self._listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
 
     def __enter__(self) -> RawServer:
         threading.Thread(target=self._accept, daemon=True).start()
@@ -132,6 +136,19 @@ class RawServer:
             return
         finally:
             _close(conn)
+
+    def kill(self) -> None:
+        """Die like a killed process: no more connections, every open one reset."""
+        self.stopping.set()
+        self._listener.close()
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            try:
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+            conn.close()
 
     def send(self, conn: socket.socket, data: bytes) -> None:
         conn.sendall(data)
@@ -226,16 +243,53 @@ HUGE = 100 * 2**20
 
 
 def sends_100_mb(server: RawServer, conn: socket.socket, request: Seen) -> bool:
-    """100 MB announced and streamed in 64 KiB pieces; never more than one piece in memory."""
+    """100 MB announced and streamed in 64 KiB pieces; never more than one piece in memory.
+
+    Counts in `server.hung_up` the answers the client stopped reading before their end.
+    """
     server.send(conn, http_response(200, b"", length=HUGE))
     piece = b'{"data": [' + b" " * (65536 - 10)
     sent = 0
-    while sent < HUGE:
-        size = min(len(piece), HUGE - sent)
-        server.send(conn, piece[:size])
-        sent += size
-        piece = b" " * 65536
+    try:
+        while sent < HUGE:
+            size = min(len(piece), HUGE - sent)
+            server.send(conn, piece[:size])
+            sent += size
+            piece = b" " * 65536
+    except OSError:
+        server.hung_up += 1
+        return False
+    server.completed += 1
     return True
+
+
+def goes_down_after(upstream: str, after: int) -> Handler:
+    """A proxy to `upstream` for `after` requests; then the whole server dies."""
+    host, port = upstream.removeprefix("http://").split(":")
+
+    def handler(server: RawServer, conn: socket.socket, request: Seen) -> bool:
+        if len(server.requests()) > after:
+            server.kill()
+            return False
+        upstream_conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
+            headers = {k: v for k, v in request.headers.items() if k not in HOP_BY_HOP}
+            upstream_conn.request(request.method, request.target, body=request.body or None,
+                                  headers=headers)
+            answer = upstream_conn.getresponse()
+            body = answer.read()
+            extra = {k: v for k, v in answer.getheaders()
+                     if k.lower() not in HOP_BY_HOP | {"content-length", "content-type"}}
+            server.send(conn, http_response(answer.status, body,
+                                            answer.getheader("content-type", ""), extra))
+        finally:
+            upstream_conn.close()
+        return True
+
+    return handler
+
+
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "host"}
 
 
 # ASGI apps and middlewares ---------------------------------------------------------------------
@@ -279,8 +333,9 @@ class Recording:
             await self.app(scope, receive, send)
             return
         body = await _drain(receive)
+        seen = Seen(scope["method"], _target(scope), _headers(scope), body)
         with self._lock:
-            self.seen.append(Seen(scope["method"], _target(scope), _headers(scope), body))
+            self.seen.append(seen)
         delivered = False
 
         async def replay() -> Message:
@@ -290,16 +345,26 @@ class Recording:
             delivered = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, replay, send)
+        async def answer(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                seen.status = message["status"]
+            await send(message)
+
+        await self.app(scope, replay, answer)
 
     def requests(self) -> list[Seen]:
         with self._lock:
             return list(self.seen)
 
 
-def constant(status: int, body: bytes | Callable[[int], bytes], content_type: str = "application/json",
+def constant(status: int | None, body: bytes | Callable[[int], bytes],
+             content_type: str = "application/json",
              headers: list[tuple[bytes, bytes]] | None = None) -> App:
-    """Every request gets the same answer (`body` may depend on the request's number)."""
+    """Every request gets the same answer (`body` may depend on the request's number).
+
+    `status` None: the status a correct server would use (201 for POST, 204 for DELETE, else 200),
+    so the harness gets past status checks and has to read the body.
+    """
     count = 0
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -309,7 +374,8 @@ def constant(status: int, body: bytes | Callable[[int], bytes], content_type: st
         await _drain(receive)
         count += 1
         content = body(count) if callable(body) else body
-        await _respond(send, status, content, content_type, headers)
+        code = status or {"POST": 201, "DELETE": 204}.get(scope["method"], 200)
+        await _respond(send, code, content, content_type, headers)
 
     return app
 
@@ -460,28 +526,6 @@ class EchoAuthorization(Intercept):
         return status, headers, body
 
 
-class GoesDown:
-    """Passes requests on until `after` of them; then the server it runs in shuts down."""
-
-    def __init__(self, app: App, after: int) -> None:
-        self.app = app
-        self.after = after
-        self.count = 0
-        self.server: AsgiServer | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        self.count += 1
-        if self.count > self.after:
-            if self.server is not None:
-                self.server.stop_soon()
-            await asyncio.sleep(3600)  # cancelled by the shutdown: no answer at all
-            return
-        await self.app(scope, receive, send)
-
-
 # uvicorn in a thread ---------------------------------------------------------------------------
 
 class AsgiServer:
@@ -513,11 +557,7 @@ class AsgiServer:
 
     def stop_soon(self) -> None:
         """Stop accepting now and shut down; safe to call from inside the app."""
-        self.server.should_exit = True
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        self.server.should_exit = True  # uvicorn closes the listener within its 0.1 s tick
 
     @property
     def stopped(self) -> bool:
@@ -526,6 +566,7 @@ class AsgiServer:
     def __exit__(self, *exc: object) -> None:
         self.stop_soon()
         self.thread.join(timeout=10)
+        self.sock.close()
 
 
 def reference_app(**options: Any) -> App:

@@ -1,0 +1,177 @@
+"""The harness against deliberately faulty servers: each fault must fail, and for the right requirement.
+
+Every fault of faults.CATALOGUE runs the conformance checks that concern it (its `-k` selection)
+against the reference wrapped in the fault's middleware, and must end with exit code 1, its
+requirement failed with a reproduction, no key in any file of the report, and nothing failed
+outside what the fault breaks. Where the current harness is known to blame other requirements too
+(`noise`) or to miss the fault (`miss`), the test xfails and names the harness issue; once the
+harness is fixed it passes instead, and the catalogue entry must be updated (strict).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from faults import BY_NAME, CATALOGUE, HARNESS_ISSUES, Fault, serve
+from harness_suite import KEY_TRIPLES, KEYS, SuiteResult, run_suite
+
+import reference
+
+SELECTED = [fault for fault in CATALOGUE if fault.selection is not None]
+FULL_RUN_FAULT = "cross_tenant_read"
+# Requirements introduced in 1.2.0 (an over-claiming 1.1.0 server cannot pass them)
+NEW_IN_1_2 = {"VAL-METER-009", "VAL-SUB-006", "VAL-COUPON-001", "VAL-COUPON-002", "VAL-COUPON-003"}
+MEASURED = "1.0.0 – 1.1.x"
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(autouse=True)
+def _lean_harness_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The harness needs none of the installed pytest plugins; not loading them saves ~1.3 s a run."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+
+def _run(tmp_path: Path, fault: Fault | None, *args: str) -> SuiteResult:
+    with serve(fault) as url:
+        return run_suite(tmp_path / "report", *args, base_url=url)
+
+
+def _no_key_in_report(result: SuiteResult) -> None:
+    for path in result.report_dir.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            leaked = [name for name, key in KEYS.items() if key.encode() in content]
+            assert not leaked, f"{path.relative_to(result.report_dir)} contains the {leaked} key"
+
+
+def _explain(result: SuiteResult) -> str:
+    lines = [f"exit {result.exit_code}; failing {sorted(result.failing())}"]
+    lines += [f"  {f['requirement']} {f['operation']}: {f['message']}"[:200]
+              for f in result.report["failures"][:10]]
+    return "\n".join(lines) + "\n" + result.stdout[-1500:] + result.stderr[-1500:]
+
+
+def _assert_fails_for(result: SuiteResult, fault: Fault) -> list[str]:
+    """The verdict a faulty server must get: its requirement failed, with a usable reproduction.
+
+    Returns the known harness issues met on the way (the caller xfails with them).
+    """
+    why = _explain(result)
+    assert result.exit_code == 1, why
+    assert result.status(fault.requirement) == "fail", why
+    named = [f for f in result.report["failures"] if f["requirement"] == fault.requirement]
+    assert named, why
+    if any(f["reproduction"] for f in named):
+        assert not fault.no_repro, f"{fault.name}: reproduced now; drop `no_repro` from its entry"
+        return []
+    assert fault.no_repro, f"no reproduction for {fault.requirement}\n{why}"
+    return ["NO-REPRO"]
+
+
+def _assert_precise(result: SuiteResult, fault: Fault) -> list[str]:
+    """Nothing failed outside what the fault breaks, or the harness is known to blame for it.
+
+    Returns the known harness issues met (noise seen); noise that the run evaluated but did not
+    fail means the harness was fixed and the catalogue entry must be updated.
+    """
+    failing = result.failing()
+    unexpected = failing - fault.expected - set(fault.noise)
+    assert not unexpected, f"{fault.name} also failed {sorted(unexpected)}\n{_explain(result)}"
+    evaluated = {r for r in fault.noise if result.status(r) not in ("skip", "not_applicable")}
+    seen = failing & evaluated
+    assert seen or not evaluated, (f"{fault.name}: the harness no longer fails {sorted(evaluated)}"
+                                   "; drop them from the entry's `noise`")
+    return [f"also fails {sorted(seen)}"] if seen else []
+
+
+@pytest.mark.parametrize("fault", SELECTED, ids=[fault.name for fault in SELECTED])
+def test_harness_fails_the_faulty_server_for_the_right_requirement(tmp_path: Path,
+                                                                  fault: Fault) -> None:
+    result = _run(tmp_path, fault, "-k", fault.selection)
+    _no_key_in_report(result)
+    met = _assert_precise(result, fault)
+    if fault.miss:
+        detected = result.status(fault.requirement) == "fail"
+        assert not detected, (f"the harness now fails {fault.requirement} for {fault.name}: "
+                              "drop `miss` from the catalogue entry")
+        met.append(f"misses {fault.requirement}")
+    else:
+        met += _assert_fails_for(result, fault)
+    if met:
+        pytest.xfail(f"known harness issue(s) {', '.join(fault.issues)}: {'; '.join(met)}")
+
+
+def test_reference_passes_every_selection(tmp_path: Path) -> None:
+    """Control: the correct server, run on the union of the selections, fails nothing."""
+    union = " or ".join(f"({fault.selection})" for fault in SELECTED)
+    result = _run(tmp_path, None, "-k", union)
+    _no_key_in_report(result)
+    assert not result.failing(), _explain(result)
+    evaluated = {r["id"]: r["status"] for r in result.report["requirements"]}
+    covered = all(status == "pass" or r == "VAL-RATE-001" for r, status in evaluated.items())
+    assert result.exit_code == (0 if covered else 1), _explain(result)
+    for fault in SELECTED:  # each selection does evaluate the requirement its fault breaks
+        assert evaluated[fault.requirement] == "pass", f"{fault.name}: {fault.requirement}"
+
+
+def test_reference_passes_the_full_suite(tmp_path: Path) -> None:
+    result = _run(tmp_path, None)
+    _no_key_in_report(result)
+    assert result.exit_code == 0, _explain(result)
+    report = result.report
+    assert report["verdict"] == "pass"
+    assert report["range"]["label"] == "1.0.0 – 1.2.x"
+    assert not report["compatibility"]["over_claim"]
+    assert not result.failing()
+
+
+@pytest.mark.xfail(strict=True, reason="harness issue USAGE-DELAY: the usage checks query right after "
+                   "ingesting, without waiting the declared usage_visibility_seconds")
+def test_reference_with_a_declared_usage_delay_passes(tmp_path: Path) -> None:
+    """Control: a correct server whose usage shows after the 2 s it declares is not a fault."""
+    app = reference.create_app(keys=KEY_TRIPLES, spec_version="1.2.0", usage_delay=2)
+    with reference.serve_in_thread(app) as url:
+        result = run_suite(tmp_path / "report", "-k", "test_aggregations_match_the_oracle and SUM",
+                           base_url=url)
+    app.close()
+    assert not result.failing(), _explain(result)
+
+
+def test_full_suite_against_a_faulty_server(tmp_path: Path) -> None:
+    fault = BY_NAME[FULL_RUN_FAULT]
+    result = _run(tmp_path, fault)
+    _no_key_in_report(result)
+    assert not _assert_fails_for(result, fault)
+    assert not _assert_precise(result, fault)
+    assert result.report["verdict"] == "fail"
+    assert result.report["range"]["label"] == "none"  # AUTH-003 is required from 1.0.0 on
+
+
+def test_discovery_over_claim_is_reported_with_the_measured_range(tmp_path: Path) -> None:
+    """Behaves as 1.1.0, declares 1.2.0: an over-claim, measured 1.0.0 – 1.1.x."""
+    fault = BY_NAME["over_claim"]
+    result = _run(tmp_path, fault)
+    _no_key_in_report(result)
+    report = result.report
+    assert result.exit_code == 1, _explain(result)
+    assert report["declared"]["spec_version"] == "1.2.0"
+    comparison = report["compatibility"]
+    assert comparison["over_claim"], comparison
+    assert comparison["declared"]["max"] == "1.2.0"
+    failing = result.failing()
+    assert NEW_IN_1_2 & failing, _explain(result)  # what 1.2.0 adds is what it lacks
+    assert failing <= fault.expected, _explain(result)  # judged as 1.2.0, which it claims
+    by_version = {r["id"]: r["by_version"] for r in report["requirements"]}
+    older = sorted(r for r, cells in by_version.items()
+                   if any(cells.get(v) == "fail" for v in ("1.0.0", "1.1.0")))
+    if report["range"]["label"] != MEASURED:
+        # tolerated only as the known harness issue: failures on 1.2.0-only operations charged
+        # to every version (never a requirement that 1.2.0 introduced); anything else is a bug
+        assert not set(older) & NEW_IN_1_2, older
+        pytest.xfail(f"harness issue VERSIONLESS (range {report['range']['label']!r}, "
+                     f"{older} fail against 1.0.0/1.1.x): {HARNESS_ISSUES['VERSIONLESS']}")
+    assert not older
+    assert comparison["measured"] == {"min": "1.0.0", "max": "1.1.0"}
+    assert report["range"]["label"] == MEASURED

@@ -1,0 +1,120 @@
+"""Bad usage: one clear line on stderr and pytest's usage exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness_suite import SuiteResult, run_suite
+
+from conformance._settings import UsageError, read_settings
+
+PREFIX = "valora conformance: error: "
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # nothing listens there once the socket is closed
+
+
+def _message(result: SuiteResult) -> str:
+    output = result.stdout + result.stderr
+    assert result.exit_code == 2, output[-3000:]
+    assert "Traceback" not in output and "INTERNALERROR" not in output, output[-3000:]
+    lines = [line for line in result.stderr.splitlines() if line.startswith(PREFIX)]
+    assert len(lines) == 1, result.stderr
+    return lines[0].removeprefix(PREFIX)
+
+
+def test_unreachable_url(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}"
+    result = run_suite(tmp_path / "report", "--request-timeout", "2", base_url=url)
+    message = _message(result)
+    assert "target unreachable" in message and "Connection refused" in message, message
+    assert (tmp_path / "report" / "report.json").is_file()  # the attempt is still on record
+
+
+def test_malformed_url(tmp_path: Path) -> None:
+    message = _message(run_suite(tmp_path / "report", base_url="http://[::1"))
+    assert "--base-url 'http://[::1' is not a valid URL" in message, message
+
+
+def test_missing_key_with_base_url(tmp_path: Path) -> None:
+    result = run_suite(tmp_path / "report", base_url="http://127.0.0.1:9", keys={})
+    assert "--api-key (or VALORA_API_KEY) is required with --base-url" in _message(result)
+
+
+def test_unknown_spec_version(tmp_path: Path) -> None:
+    result = run_suite(tmp_path / "report", "--spec-version", "9.9.9",
+                       base_url="http://127.0.0.1:9")
+    message = _message(result)
+    assert "unknown --spec-version '9.9.9'" in message and "1.0.0" in message, message
+
+
+def test_unwritable_report_directory(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    # (a read-only directory would not do: these tests may run as root, who writes anywhere)
+    result = run_suite(blocker / "report", base_url="http://127.0.0.1:9")
+    message = _message(result)
+    assert "--report-dir" in message and "not writable" in message, message
+
+
+def test_non_numeric_max_rps(tmp_path: Path) -> None:
+    result = run_suite(tmp_path / "report", "--max-rps", "fast", base_url="http://127.0.0.1:9")
+    assert "--max-rps 'fast' is not a number" in _message(result)
+
+
+# The same validation in-process, for the variants: every one must be a UsageError, which the
+# plugin turns into the line and exit code checked end to end above.
+
+class _Config:
+    def __init__(self, **options: Any) -> None:
+        self.options = {f"valora_{name}": value for name, value in options.items()}
+
+    def getoption(self, dest: str) -> Any:
+        return self.options.get(dest)
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ({"base_url": "localhost:8080"}, "is not an http(s) URL"),
+    ({"base_url": "ftp://example.com"}, "is not an http(s) URL"),
+    ({"base_url": "http://127.0.0.1:99999"}, "has an invalid port"),
+    ({"base_url": "http://api example.com"}, "contains whitespace"),
+    ({"base_url": "http://user:pw@example.com"}, "must not carry credentials"),
+    ({"request_timeout": "nan"}, "--request-timeout 'nan' is not a finite number"),
+    ({"deadline": "inf"}, "--deadline 'inf' is not a finite number"),
+    ({"deadline": "-1"}, "--deadline must be positive"),
+    ({"max_rps": "-5"}, "--max-rps must be 0 (unlimited) or positive"),
+    ({"seed": "1.5"}, "--seed '1.5' is not an integer"),
+    ({"budget": "huge"}, "--budget must be one of"),
+    ({"waivers": "/nonexistent/waivers.yaml"}, "no such file"),
+])
+def test_bad_options_are_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      options: dict[str, str], expected: str) -> None:
+    for name in [n for n in os.environ if n.startswith("VALORA_")]:
+        monkeypatch.delenv(name)
+    options = {"api_key": "k", "report_dir": str(tmp_path)} | options
+    with pytest.raises(UsageError) as caught:
+        read_settings(_Config(**options), ["1.0.0", "1.1.0", "1.2.0"])  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert expected in message and "\n" not in message, message
+
+
+def test_bad_environment_values_are_usage_errors(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VALORA_MAX_RPS", "lots")
+    with pytest.raises(UsageError, match="VALORA_MAX_RPS 'lots' is not a number"):
+        read_settings(_Config(report_dir=str(tmp_path)), ["1.2.0"])  # type: ignore[arg-type]
+
+
+def test_ca_bundle_that_is_not_a_certificate(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    with pytest.raises(UsageError, match="not a usable PEM certificate bundle"):
+        read_settings(_Config(base_url="https://127.0.0.1:9", api_key="k",  # type: ignore[arg-type]
+                              report_dir=str(tmp_path), ca_bundle=str(bundle)), ["1.2.0"])
