@@ -21,6 +21,7 @@ MAX_BODY = 8 * 1024 * 1024  # a response larger than this is a failure, not some
 MAX_RETRIES_429 = 3
 MAX_RETRY_AFTER = 5.0
 MAX_CONSECUTIVE_ERRORS = 6
+JUDGE_INLINE_BELOW = 64 * 1024  # smaller bodies are judged on the caller's thread
 SENSITIVE_HEADERS = {"authorization", "cookie", "x-api-key", "proxy-authorization"}
 KEY_PLACEHOLDERS = ("$VALORA_API_KEY", "$VALORA_API_KEY_B", "$VALORA_READ_ONLY_KEY")
 
@@ -131,6 +132,7 @@ class Transport:
     down: str | None = None  # set once the target stops answering altogether
     harness_errors: list[str] = field(default_factory=list)  # observers that broke, for the report
     read_only: bool = False  # --read-only: refuse every unsafe method before it leaves the harness
+    unjudgeable_size: float = math.inf  # bodies this large took observers too long (see _judge)
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -159,8 +161,7 @@ class Transport:
         while True:
             reply = self._send_once(method, path, key=key, params=params, json_body=json_body,
                                     content=content, headers=headers)
-            for observe in self.observers:
-                self._observe(observe, reply)
+            self._judge(reply)
             if reply.status != 429 or attempt >= MAX_RETRIES_429:
                 return reply
             # Being a good guest: honour Retry-After, bounded so a hostile value cannot stall us.
@@ -171,17 +172,55 @@ class Transport:
                 return reply
             time.sleep(delay)
 
+    def _judge(self, reply: Reply) -> None:
+        """Pass the reply to every observer, within the per-request time bound.
+
+        Schema validation is pure-Python work proportional to the body: a hostile 8 MiB array
+        of a million items takes minutes, which would break --deadline. So a large body is judged
+        in a worker thread given --request-timeout; one that takes longer is left unjudged (the
+        worker finishes in the background), and no body as large is judged again.
+        """
+        if not self.observers:
+            return
+        size = len(reply.content)
+        if size >= self.unjudgeable_size:
+            self._harness_error(f"{reply.exchange.method} {reply.exchange.url} ({reply.status}) "
+                                f"not judged: its {size // 1024} KiB body is as large as one "
+                                "that could not be judged in time")
+            return
+        if size < JUDGE_INLINE_BELOW:
+            for observe in list(self.observers):
+                self._observe(observe, reply)
+            return
+
+        def judge() -> None:
+            for observe in list(self.observers):
+                self._observe(observe, reply)
+
+        worker = threading.Thread(target=judge, daemon=True)
+        worker.start()
+        budget = min(self.request_timeout, max(self.deadline_at - time.monotonic(), 0.1))
+        worker.join(budget)
+        if worker.is_alive():
+            self.unjudgeable_size = min(self.unjudgeable_size, size)
+            self._harness_error(f"{reply.exchange.method} {reply.exchange.url} ({reply.status}) "
+                                f"not judged: checking its {size // 1024} KiB body against the "
+                                f"spec took longer than {budget:g} s")
+
     def _observe(self, observe: Callable[[Reply], None], reply: Reply) -> None:
         """Observers judge every reply; one that breaks on a hostile reply must not end the run."""
         try:
             observe(reply)
         except Exception as exc:  # noqa: BLE001 - reported as a harness error instead
-            message = self.redact(f"harness error while judging {reply.exchange.method} "
-                                  f"{reply.exchange.url} ({reply.status}): "
-                                  f"{type(exc).__name__}: {_reason(exc)}")[:300]
-            with self.lock:
-                if message not in self.harness_errors and len(self.harness_errors) < 20:
-                    self.harness_errors.append(message)
+            self._harness_error(f"harness error while judging {reply.exchange.method} "
+                                f"{reply.exchange.url} ({reply.status}): "
+                                f"{type(exc).__name__}: {_reason(exc)}")
+
+    def _harness_error(self, message: str) -> None:
+        message = self.redact(message)[:300]
+        with self.lock:
+            if message not in self.harness_errors and len(self.harness_errors) < 20:
+                self.harness_errors.append(message)
 
     def _send_once(self, method: str, path: str, *, key: str | None, params: dict | None,
                    json_body: Any, content: bytes | None, headers: dict[str, str] | None) -> Reply:

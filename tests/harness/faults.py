@@ -1086,10 +1086,11 @@ class Fault:
     def expected(self) -> set[str]:
         return {self.requirement, *self.also}
 
-    def app(self) -> Any:
+    def build(self) -> tuple[Any, Any]:
+        """(the ASGI app to serve, the reference app inside it, to close after use)."""
         options = {"spec_version": "1.2.0"} | self.app_options
-        app = reference.create_app(keys=KEY_TRIPLES, **options)
-        return (self.middleware(app) if self.middleware else app), app
+        inner = reference.create_app(keys=KEY_TRIPLES, **options)
+        return (self.middleware(inner) if self.middleware else inner), inner
 
 
 def _f(name: str, middleware: type[Middleware] | None, selection: str | None, requirement: str,
@@ -1230,11 +1231,14 @@ BY_NAME = {fault.name: fault for fault in CATALOGUE}
 @contextlib.contextmanager
 def serve(fault: Fault | None = None) -> Iterator[str]:
     """The faulty server (or, without a fault, the reference) over HTTP on loopback."""
-    app, inner = fault.app() if fault else (reference.create_app(keys=KEY_TRIPLES), None)
+    if fault is None:
+        app = inner = reference.create_app(keys=KEY_TRIPLES, spec_version="1.2.0")
+    else:
+        app, inner = fault.build()
     try:
         with reference.serve_in_thread(app) as url:
             yield url
     finally:
-        (inner or app).close()
+        inner.close()
 
 

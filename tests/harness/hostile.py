@@ -3,14 +3,16 @@
 Two kinds of server:
 
 - `RawServer`: a plain TCP listener whose connections are handled by a function, for answers
-  that are not HTTP at all (silence, dripping, resets, garbage, bodies cut short or huge).
-  With `lure=True` it answers the harness's two start-up requests (discovery and the key probe)
-  correctly, so the run gets past its start and meets the hostile behaviour inside the checks.
-- `AsgiServer`: uvicorn in a thread serving an ASGI app (often the reference wrapped in a
-  middleware), for answers that are HTTP but wrong; it can be stopped from inside (a server
-  that goes down mid-run) and can speak TLS.
+  that are not HTTP at all (silence, dripping, resets, garbage, bodies cut short or huge) and
+  for a proxy that dies mid-run (`goes_down_after`). With `lure=True` it answers the harness's
+  two start-up requests (discovery and the key probe) correctly, so the run gets past its start
+  and meets the hostile behaviour inside the checks. It records what reached it (`requests()`).
+- `AsgiServer`: uvicorn in a thread serving an ASGI app (a constant answer, or the reference
+  wrapped in a middleware such as `EndlessCursor`), for answers that are HTTP but wrong; it can
+  speak TLS (`self_signed` makes the certificate). Wrap the app in `Recording` to see, server
+  side, every request and the status it got.
 
-Every server records what reached it (`seen`), so tests can assert on the server side.
+`assert_survived` is what every hostile run must get right.
 """
 
 from __future__ import annotations
@@ -415,11 +417,7 @@ def redirect_to(origin: str) -> App:
 
 def server_errors() -> App:
     problem = {"type": "about:blank", "title": "Oops", "status": 500, "code": "internal_error"}
-
-    def body(count: int) -> bytes:
-        return json.dumps(problem).encode()
-
-    return constant(500, body, "application/problem+json")
+    return constant(500, json.dumps(problem).encode(), "application/problem+json")
 
 
 def too_many_requests(retry_after: str) -> App:
@@ -555,16 +553,8 @@ class AsgiServer:
             time.sleep(0.01)
         return self
 
-    def stop_soon(self) -> None:
-        """Stop accepting now and shut down; safe to call from inside the app."""
-        self.server.should_exit = True  # uvicorn closes the listener within its 0.1 s tick
-
-    @property
-    def stopped(self) -> bool:
-        return not self.thread.is_alive()
-
     def __exit__(self, *exc: object) -> None:
-        self.stop_soon()
+        self.server.should_exit = True  # uvicorn closes the listener within its 0.1 s tick
         self.thread.join(timeout=10)
         self.sock.close()
 

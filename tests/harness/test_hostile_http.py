@@ -6,9 +6,16 @@ import re
 from pathlib import Path
 
 import hostile as h
+import pytest
 from harness_suite import run_suite
 
 META_AND_CRUD = ("-k", "test_meta or test_created_resources")
+
+
+@pytest.fixture(autouse=True)
+def _lean_harness_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The harness needs none of the installed pytest plugins; not loading them saves ~1 s a run."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
 
 
 def _run(tmp_path: Path, url: str, *args: str, limits: tuple[str, ...] = h.LIMITS,
@@ -41,6 +48,20 @@ def test_json_nested_100000_deep(tmp_path: Path) -> None:
     # the excerpt kept for the report is cut short rather than nested 100,000 deep
     bodies = [f["response"]["body"] for f in report["failures"] if f.get("response")]
     assert bodies and all(len(b) < 400 for b in bodies if b.startswith("[["))
+
+
+def test_a_huge_json_array_does_not_stall_the_run(tmp_path: Path) -> None:
+    """600 KB of `[0,0,...]` is cheap to send and slow to validate item by item (minutes at
+    8 MiB): the harness stops judging such a body at --request-timeout, within --deadline."""
+    body = b'{"data":[' + b",".join([b"0"] * 300_000) + b'],"has_more":false,"next_cursor":null}'
+    deadline = 20
+    with h.AsgiServer(h.constant(None, body)) as server:
+        result, wall = _run(tmp_path, server.url, "-k", "test_meta",
+                            limits=("--request-timeout", "2", "--deadline", str(deadline)))
+    report = h.assert_survived(result, wall, limit=deadline + h.STARTUP_SLACK,
+                               affected={"VAL-META-001"})
+    assert report["duration_s"] <= deadline
+    assert any("not judged" in error for error in report["errors"]), report["errors"]
 
 
 def test_redirects_forever(tmp_path: Path) -> None:

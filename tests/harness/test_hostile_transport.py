@@ -6,14 +6,26 @@ Except for the first, these servers answer the harness's two start-up requests c
 
 from __future__ import annotations
 
+import email.utils
+import zlib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import hostile as h
+import pytest
 from harness_suite import run_suite
+
+from conformance._http import MAX_RETRY_AFTER, _decode, retry_after
 
 # discovery (lured), plus a check that creates, reads and deletes customers
 CHECKS = ("-k", "test_meta or test_customer_deletion")
 AFFECTED = {"VAL-CUST-001", "VAL-ERR-005"}
+
+
+@pytest.fixture(autouse=True)
+def _lean_harness_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The harness needs none of the installed pytest plugins; not loading them saves ~1 s a run."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
 
 
 def _run(tmp_path: Path, server: h.RawServer, *args: str) -> tuple[h.SuiteResult, float]:
@@ -37,13 +49,19 @@ def test_accepts_and_never_answers(tmp_path: Path) -> None:
     assert "not evaluated: target unreachable" in h.reasons(report)
 
 
-def test_answers_one_byte_per_second(tmp_path: Path) -> None:
+def test_answers_one_byte_per_second_until_the_deadline(tmp_path: Path) -> None:
+    """Each dripping answer is abandoned at --request-timeout; the run stops at --deadline and
+    the checks it did not reach are errors, not skips."""
+    deadline = 6  # the first checks' requests time out, then the deadline ends the run
     server = h.RawServer(h.one_byte_per_second, lure=True)
-    result, wall = _run(tmp_path, server, *CHECKS)
-    report = h.assert_survived(result, wall, affected=AFFECTED)
+    result, wall = _run(tmp_path, server, "-k", "test_meta or test_crud",
+                        "--request-timeout", "2", "--deadline", str(deadline))
+    report = h.assert_survived(result, wall, limit=deadline + h.STARTUP_SLACK,
+                               affected={"VAL-CRUD-001", "VAL-CUST-001", "VAL-NK-002"})
     assert any(text in h.reasons(report) for text in h.TIMED_OUT)
-    # Each dripping answer was abandoned at the per-request bound, not read to its end.
-    assert report["duration_s"] < h.DEADLINE
+    assert report["duration_s"] <= deadline + h.REQUEST_TIMEOUT + 1
+    assert f"not evaluated: the run hit its --deadline of {deadline} s" in h.reasons(report)
+    assert any("--deadline" in error for error in report["errors"])
 
 
 def test_resets_the_connection(tmp_path: Path) -> None:
@@ -70,3 +88,29 @@ def test_sends_a_100_mb_body(tmp_path: Path) -> None:
     report = h.assert_survived(result, wall, affected=AFFECTED)
     assert "response body larger than 8 MiB" in h.reasons(report)
     assert server.completed == 0 and server.hung_up >= 1  # the harness hung up on every one
+
+
+# hostile values, in-process ----------------------------------------------------------------------
+
+def test_a_compression_bomb_is_refused_not_inflated() -> None:
+    bomb = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+    data = bomb.compress(b"\0" * (64 * 2**20)) + bomb.flush()  # 64 MiB of zeros in ~64 KiB
+    assert len(data) < 2**20
+    assert _decode(data, "gzip") is None
+    small = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+    assert _decode(small.compress(b'{"a": 1}') + small.flush(), "GZIP ") == b'{"a": 1}'
+    assert _decode(b"not gzip at all", "gzip") == b"not gzip at all"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (None, 1.0), ("2", 2.0), ("0", 0.1), ("-30", 0.1), ("3600", MAX_RETRY_AFTER),
+    ("nan", 1.0), ("inf", MAX_RETRY_AFTER), ("soon", 1.0), ("1e309", MAX_RETRY_AFTER),
+    ("Wed, 21 Oct 2015 07:28:00 GMT", 0.1),  # a date in the past: retry at once, nearly
+])
+def test_retry_after_values_are_bounded(value: str | None, expected: float) -> None:
+    assert retry_after(value) == expected
+
+
+def test_a_future_retry_after_date_is_honoured_within_bounds() -> None:
+    soon = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=3), usegmt=True)
+    assert 1.5 <= retry_after(soon) <= 3.0
