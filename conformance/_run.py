@@ -11,6 +11,7 @@ from typing import Any
 
 from conformance import __version__
 from conformance._catalogue import ROOT, Catalogue, version_key
+from conformance._cleanup import track_created
 from conformance._http import Client, RateLimiter, Reply, Transport
 from conformance._recorder import Recorder
 from conformance._settings import Settings
@@ -38,6 +39,7 @@ class Run:
     observed_passes: set[tuple] = field(default_factory=set)  # one pass per requirement and operation
     summary: list[str] = field(default_factory=list)  # printed at the end of the run
     exit_code: int | None = None  # set once the report is written
+    cleanup: dict[str, Any] | None = None  # what the end-of-run clean-up removed and left
 
     @classmethod
     def start(cls, settings: Settings, catalogue: Catalogue) -> Run:
@@ -56,9 +58,10 @@ class Run:
             base_url=settings.base_url, request_timeout=settings.request_timeout,
             deadline_at=settings.started + settings.deadline, rate=RateLimiter(settings.max_rps),
             verify=str(settings.ca_bundle) if settings.ca_bundle else True,
-            secrets={k: v for k, v in placeholders.items() if k},
+            secrets={k: v for k, v in placeholders.items() if k}, read_only=settings.read_only,
         )
         run = cls(settings, catalogue, transport, Recorder(settings.seed), embedded)
+        track_created(run)
         run._discover()
         return run
 
@@ -99,9 +102,11 @@ class Run:
         problem = key_works(self.api)
         if problem and self.discovery_error and "answered" not in self.discovery_error:
             self.fatal = f"target unreachable: {problem}"
-        elif problem:
+        elif problem and (" 401" in problem or " 403" in problem):
             self.fatal = (f"the --api-key for organization A is not accepted ({problem}); "
                           "without working credentials every check would pass vacuously")
+        elif problem:
+            self.fatal = f"the target cannot be tested: {problem}"
 
     @property
     def versions(self) -> list[str]:
@@ -148,7 +153,7 @@ class Run:
             "stats": {"requests": self.transport.requests_sent,
                       "requests_per_s": round(self.transport.requests_sent / max(duration, 1e-9), 1),
                       "throttled": self.transport.throttled},
-            "spec": {"files": self.catalogue.files},
+            "spec": {"files": self.catalogue.files}, "cleanup": self.cleanup,
             "harness": {"name": "valora-spec", "version": __version__, "git_commit": _git_commit()},
         }
         return _scrub(data, self.transport.secrets)

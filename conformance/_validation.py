@@ -86,7 +86,14 @@ def _route(op: Operation) -> re.Pattern[str]:
 
 
 def _describe(exc: BaseException) -> str:
-    parts = [f"{type(exc).__name__}: {exc}"]
+    try:
+        return _describe_chain(exc)
+    except Exception:  # noqa: BLE001 - formatting a garbage value must not end the run
+        return f"{type(exc).__name__} (details could not be formatted)"
+
+
+def _describe_chain(exc: BaseException) -> str:
+    parts = [f"{type(exc).__name__}: {str(exc)[:300]}"]
     cause = exc.__cause__
     while cause is not None:
         errors = getattr(cause, "schema_errors", None)
@@ -94,6 +101,6 @@ def _describe(exc: BaseException) -> str:
             parts += [f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}"
                       for e in list(errors)[:3]]
             break
-        parts.append(str(cause))
+        parts.append(str(cause)[:300])
         cause = cause.__cause__
     return "; ".join(p for p in parts if p)[:500]

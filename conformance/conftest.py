@@ -10,6 +10,7 @@ import hypothesis
 import pytest
 
 from conformance._catalogue import Catalogue
+from conformance._cleanup import cleanup
 from conformance._factory import Factory
 from conformance._http import Client, DeadlineExceeded, TargetError
 from conformance._recorder import Check, CheckFailed
@@ -103,8 +104,14 @@ def _declared(item: pytest.Item) -> tuple[str, ...]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Generator:
     report = yield
     run = _run(item.config)
-    if run is None:
-        return report
+    if run is not None:
+        _account(item, call, report, run)
+        _redact(report, run)
+    return report
+
+
+def _account(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport, run: Run) -> None:
+    """Turn the check's pytest outcome into requirement outcomes."""
     declared = _declared(item)
     check: Check | None = getattr(item, "_valora_check", None)
     touched = check.touched if check else set()
@@ -113,11 +120,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Gener
         for req in declared:
             if req not in touched:
                 run.recorder.outcome(req, "skip", check=item.nodeid, reason=reason)
-        return report
+        return
     if call.when != "call":
         if report.failed and call.excinfo is not None:  # a fixture broke
             _charge(run, item, declared, touched, call.excinfo.value)
-        return report
+        return
     if call.excinfo is None:
         untouched = [r for r in declared if r not in touched]
         for req in untouched:  # a passing check that evaluated nothing is a harness bug
@@ -126,11 +133,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Gener
         if check and check.soft_failures:
             report.outcome = "failed"
             report.longrepr = "\n".join(check.soft_failures)
-        return report
+        return
     _charge(run, item, declared, touched, call.excinfo.value)
     if isinstance(call.excinfo.value, TargetError | CheckFailed):
         report.longrepr = str(call.excinfo.value)  # one line, no traceback: it is the target's fault
-    return report
+
+
+def _redact(report: pytest.TestReport, run: Run) -> None:
+    """No key reaches pytest's own output (terminal, --junitxml), whatever a target echoed."""
+    if report.longrepr is None:
+        return
+    if isinstance(report.longrepr, tuple):
+        path, line, reason = report.longrepr
+        report.longrepr = (path, line, run.transport.redact(str(reason)))
+    else:
+        report.longrepr = run.transport.redact(str(report.longrepr))
 
 
 def _charge(run: Run, item: pytest.Item, declared: tuple[str, ...], touched: set[str],
@@ -168,6 +185,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if run is None:
         return
     run.recorder.errors.extend(_collection_errors)
+    if not run.settings.read_only and not run.fatal and run.exit_code is None:
+        run.cleanup = cleanup(run)
     verdict = _finish(session.config, run)
     if verdict is not None:
         session.exitstatus = verdict

@@ -52,7 +52,7 @@ class Billing:
         if events:
             make.ingest(events)
         self.subscription = make.create("/v1/subscriptions", {
-            "customer_id": self.customer["id"],
+            "customer_id": self.customer["id"], "metadata": make.metadata,
             "items": [{"price_id": i["price"]["id"], "quantity": i["quantity"]} for i in self.items],
         })
 
@@ -148,6 +148,7 @@ def test_invoice_lines_and_totals(run: Run, check, factory: Factory) -> None:
 def test_package_pricing(run: Run, check, factory: Factory, usage: Decimal) -> None:
     package = {"model": "package", "package_size": 10, "package_amount": 500}
     probe = run.api.post("/v1/prices", {"product_id": factory.product()["id"], "currency": "EUR",
+                                        "metadata": factory.metadata,
                                         "interval": "month"} | package)
     expect.status(check, "VAL-PRICE-005", probe, 201, "POST /v1/prices", "a package price",
                   stop=True)
@@ -204,6 +205,7 @@ def test_trials(run: Run, check, factory: Factory) -> None:
     trial_end = now() + timedelta(days=7)
     reply = run.api.post("/v1/subscriptions", {
         "customer_id": customer["id"], "items": [{"price_id": price["id"]}],
+        "metadata": factory.metadata,
         "start_at": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "trial_end": trial_end.strftime("%Y-%m-%dT%H:%M:%SZ")})
     expect.status(check, "VAL-SUB-006", reply, 201, "POST /v1/subscriptions", "with trial_end",
@@ -221,7 +223,8 @@ def test_trials(run: Run, check, factory: Factory) -> None:
 @pytest.mark.requirements("VAL-COUPON-001", "VAL-COUPON-002", "VAL-COUPON-003")
 def test_coupons(run: Run, check, factory: Factory) -> None:
     code = factory.unique("CPN").upper().replace(".", "-")[:40]
-    reply = run.api.post("/v1/coupons", {"code": code, "name": "Conformance", "percent_off": "12.5"})
+    reply = run.api.post("/v1/coupons", {"code": code, "name": "Conformance", "percent_off": "12.5",
+                                         "metadata": factory.metadata})
     expect.status(check, "VAL-COUPON-001", reply, 201, "POST /v1/coupons", stop=True)
     coupon = reply.json()
     got = run.api.get(f"/v1/coupons/{coupon['id']}")
@@ -233,6 +236,7 @@ def test_coupons(run: Run, check, factory: Factory) -> None:
     customer = factory.customer()
     price = factory.price("flat", flat_amount=1001)
     reply = run.api.post("/v1/subscriptions", {"customer_id": customer["id"],
+                                               "metadata": factory.metadata,
                                                "items": [{"price_id": price["id"]}],
                                                "coupon_id": coupon["id"]})
     expect.status(check, "VAL-COUPON-002", reply, 201, "POST /v1/subscriptions", "with coupon_id",
@@ -258,6 +262,7 @@ def test_coupons(run: Run, check, factory: Factory) -> None:
     reply = run.api.delete(f"/v1/coupons/{coupon['id']}")
     expect.status(check, "VAL-COUPON-001", reply, 409, "DELETE /v1/coupons/{id}", "coupon in use")
     unused = run.api.post("/v1/coupons", {"code": code[:-1] + "Z", "name": "Unused",
+                                          "metadata": factory.metadata,
                                           "percent_off": "5"})
     if unused.status == 201:
         reply = run.api.delete(f"/v1/coupons/{unused.json()['id']}")

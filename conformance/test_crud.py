@@ -70,12 +70,14 @@ def test_created_resources_read_back_and_update(run: Run, check, factory: Factor
 @pytest.mark.requirements("VAL-NK-001", "VAL-ERR-005", "VAL-ERR-003")
 def test_natural_keys_are_unique_per_organization(run: Run, check, factory: Factory) -> None:
     customer = factory.customer()
-    reply = run.api.post("/v1/customers", {"external_id": customer["external_id"], "name": "Twin"})
+    reply = run.api.post("/v1/customers", {"external_id": customer["external_id"], "name": "Twin",
+                                           "metadata": factory.metadata})
     expect.status(check, "VAL-NK-001", reply, 409, "POST /v1/customers", "duplicate external_id")
     expect.status(check, "VAL-ERR-005", reply, 409, "POST /v1/customers")
     expect.problem_code(check, "VAL-ERR-003", reply, "already_exists", "POST /v1/customers")
     meter = factory.meter()
     reply = run.api.post("/v1/meters", {"key": meter["key"], "name": "Twin", "event_type": "x",
+                                        "metadata": factory.metadata,
                                         "aggregation": "COUNT"})
     expect.status(check, "VAL-NK-001", reply, 409, "POST /v1/meters", "duplicate meter key")
     reply = run.api.get("/v1/customers", params={"limit": 100})
@@ -89,7 +91,8 @@ def test_natural_keys_are_unique_per_organization(run: Run, check, factory: Fact
 def test_natural_keys_may_repeat_across_organizations(run: Run, check, factory: Factory,
                                                      api_b) -> None:
     customer = factory.customer()
-    reply = api_b.post("/v1/customers", {"external_id": customer["external_id"], "name": "B's"})
+    reply = api_b.post("/v1/customers", {"external_id": customer["external_id"], "name": "B's",
+                                         "metadata": factory.metadata})
     expect.status(check, "VAL-NK-002", reply, 201, "POST /v1/customers",
                   "organization B reusing A's external_id")
 
@@ -121,7 +124,8 @@ def test_invalid_input_is_rejected_and_creates_nothing(run: Run, check, factory:
                        "400 without invalid_params [{name, reason}]", operation=operation,
                        expected="invalid_params", observed=params, exchange=reply.exchange)
             expect.problem_code(check, "VAL-ERR-004", reply, "invalid_request", operation)
-    reply = run.api.post("/v1/customers", {"external_id": external_id, "name": "Now valid"})
+    reply = run.api.post("/v1/customers", {"external_id": external_id, "name": "Now valid",
+                                           "metadata": factory.metadata})
     expect.status(check, "VAL-ERR-004", reply, 201, "POST /v1/customers",
                   "a rejected request must not have created the customer")
     reply = run.api.request("POST", "/v1/customers", content=b"{not json",

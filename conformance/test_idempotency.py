@@ -27,7 +27,7 @@ def _count(run: Run, external_id: str) -> int:
 
 @pytest.mark.requirements("VAL-IDEM-001")
 def test_same_key_same_body_replays(run: Run, check, factory: Factory) -> None:
-    body = {"external_id": factory.unique("idem"), "name": "Idempotent"}
+    body = {"external_id": factory.unique("idem"), "name": "Idempotent", "metadata": factory.metadata}
     key = _key()
     first = run.api.post("/v1/customers", body, headers={"Idempotency-Key": key})
     expect.status(check, "VAL-IDEM-001", first, 201, OP, "first request", stop=True)
@@ -47,10 +47,11 @@ def test_same_key_same_body_replays(run: Run, check, factory: Factory) -> None:
 @pytest.mark.requirements("VAL-IDEM-002", "VAL-ERR-003")
 def test_same_key_different_body_is_422(run: Run, check, factory: Factory) -> None:
     key = _key()
-    first = run.api.post("/v1/customers", {"external_id": factory.unique("idem"), "name": "A"},
+    first = run.api.post("/v1/customers", {"external_id": factory.unique("idem"), "name": "A",
+                          "metadata": factory.metadata},
                          headers={"Idempotency-Key": key})
     expect.status(check, "VAL-IDEM-002", first, 201, OP, "first request", stop=True)
-    other = {"external_id": factory.unique("idem"), "name": "B"}
+    other = {"external_id": factory.unique("idem"), "name": "B", "metadata": factory.metadata}
     second = run.api.post("/v1/customers", other, headers={"Idempotency-Key": key})
     expect.status(check, "VAL-IDEM-002", second, 422, OP, "same key, different body")
     if second.status == 422:
@@ -63,7 +64,7 @@ def test_same_key_different_body_is_422(run: Run, check, factory: Factory) -> No
 @pytest.mark.requirements("VAL-IDEM-003")
 def test_keys_are_scoped_per_organization(run: Run, check, factory: Factory, api_b) -> None:
     key = _key()
-    body = {"external_id": factory.unique("idem"), "name": "Shared key"}
+    body = {"external_id": factory.unique("idem"), "name": "Shared key", "metadata": factory.metadata}
     first = run.api.post("/v1/customers", body, headers={"Idempotency-Key": key})
     expect.status(check, "VAL-IDEM-003", first, 201, OP, "organization A", stop=True)
     second = api_b.post("/v1/customers", body, headers={"Idempotency-Key": key})
@@ -79,7 +80,7 @@ def test_keys_are_scoped_per_organization(run: Run, check, factory: Factory, api
 @pytest.mark.requirements("VAL-IDEM-004")
 def test_concurrent_requests_with_one_key_act_once(run: Run, check, factory: Factory) -> None:
     key = _key()
-    body = {"external_id": factory.unique("idem"), "name": "Concurrent"}
+    body = {"external_id": factory.unique("idem"), "name": "Concurrent", "metadata": factory.metadata}
 
     def send(_: int) -> Reply:
         return run.api.post("/v1/customers", body, headers={"Idempotency-Key": key})

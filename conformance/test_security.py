@@ -29,6 +29,7 @@ def owned(run: Run) -> dict[str, str]:
            "LAUNCH20": make.unique("C").upper().replace(".", "-")[:40]}
     if run.catalogue.operation(run.target_version, "createCoupon"):
         reply = run.api.post("/v1/coupons", {"code": make.unique("CPN").upper()[:40],
+                                             "metadata": make.metadata,
                                              "name": "Conformance", "percent_off": "10"})
         if reply.status == 201:
             ids["coupon_id"] = reply.json()["id"]

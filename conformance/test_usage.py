@@ -54,6 +54,7 @@ class Scenario:
         if aggregation not in self.meters:
             prop = None if aggregation == "COUNT" else "value"
             body = {"key": self.make.unique("m").lower(), "name": f"{aggregation} meter",
+                    "metadata": self.make.metadata,
                     "event_type": self.type, "aggregation": aggregation}
             if prop:
                 body["value_property"] = prop
@@ -266,6 +267,7 @@ def test_batches_are_all_or_nothing(run: Run, check, factory: Factory) -> None:
 def test_value_property_required_except_count(run: Run, check, factory: Factory) -> None:
     for aggregation, expected in (("SUM", 400), ("MAX", 400), ("COUNT", 201)):
         reply = run.api.post("/v1/meters", {"key": factory.unique("vp").lower(), "name": "vp",
+                                            "metadata": factory.metadata,
                                             "event_type": "vp", "aggregation": aggregation})
         expect.status(check, "VAL-METER-002", reply, expected, "POST /v1/meters",
                       f"{aggregation} meter without value_property")
@@ -274,6 +276,7 @@ def test_value_property_required_except_count(run: Run, check, factory: Factory)
 @pytest.mark.requirements("VAL-AUTH-004")
 def test_usage_is_scoped_to_the_organization(run: Run, check, scenario: Scenario, api_b) -> None:
     reply = api_b.post("/v1/meters", {"key": scenario.make.unique("b").lower(), "name": "B",
+                                      "metadata": scenario.make.metadata,
                                       "event_type": scenario.type, "aggregation": "COUNT"})
     expect.status(check, "VAL-AUTH-004", reply, 201, "POST /v1/meters", "organization B",
                   stop=True)

@@ -89,6 +89,7 @@ def build_report(
         "certification": _certification(verdict, budget, judged_profile),
         "config": run.get("config") or {},
         "stats": run.get("stats") or {},
+        "cleanup": run.get("cleanup"),
         "spec": {"versions": versions, "files": dict((run.get("spec") or {}).get("files") or {})},
         "harness": run.get("harness") or {},
     }

@@ -75,7 +75,10 @@ def _body_text(body: Any) -> str:
             body = json.loads(body)
         except ValueError:
             return _clip(body)
-    return _clip(json.dumps(body, indent=2, ensure_ascii=False))
+    try:
+        return _clip(json.dumps(body, indent=2, ensure_ascii=False))
+    except (RecursionError, TypeError, ValueError):
+        return _clip(str(body)[:_MAX_BODY])
 
 
 def _clip(text: str) -> str:
