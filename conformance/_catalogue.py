@@ -111,6 +111,10 @@ class Catalogue:
             return None
         return json.dumps(_deref(doc["paths"][op.path][op.method], doc), sort_keys=True)
 
+    def introduced(self, operation_id: str) -> str:
+        """The first version that has the operation: its failures count from there on."""
+        return next((v for v in self.versions if self.operation(v, operation_id)), self.versions[-1])
+
     @functools.cache  # noqa: B019 - one catalogue per run; the cache lives as long as it does
     def stable_since(self, operation_id: str, version: str) -> str:
         """Oldest version from which the operation is defined as in `version`.

@@ -23,7 +23,7 @@ def status(check: Check, requirement: str, reply: Reply, expected: int | tuple[i
 
 
 def problem_code(check: Check, requirement: str, reply: Reply, code: str, operation: str) -> bool:
-    body = _json_or_none(reply)
+    body = json_or_none(reply)
     observed = body.get("code") if isinstance(body, dict) else None
     return check.that(requirement, observed == code, f"problem code {observed!r}, expected {code!r}",
                       operation=operation, expected=code, observed=observed,
@@ -31,14 +31,14 @@ def problem_code(check: Check, requirement: str, reply: Reply, code: str, operat
 
 
 def json_object(check: Check, requirement: str, reply: Reply, operation: str) -> dict[str, Any]:
-    body = _json_or_none(reply)
+    body = json_or_none(reply)
     check.require(requirement, isinstance(body, dict), "the body is not a JSON object",
                   operation=operation, expected="object", observed=type(body).__name__,
                   exchange=reply.exchange)
     return body
 
 
-def _json_or_none(reply: Reply) -> Any:
+def json_or_none(reply: Reply) -> Any:
     try:
         return reply.json()
     except Exception:  # noqa: BLE001 - the caller reports what it expected instead

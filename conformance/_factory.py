@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ class Factory:
     def __init__(self, run: Run, client: Client | None = None) -> None:
         self.run = run
         self.client = client or run.api
+        self.last: Reply | None = None  # the last set-up reply, for reproductions
 
     def unique(self, stem: str) -> str:
         return f"{self.run.prefix}-{stem}-{next(_counter)}"
@@ -46,6 +48,7 @@ class Factory:
         return self.body(reply, f"POST {path}", expect)
 
     def body(self, reply: Reply, operation: str, expect: int) -> dict[str, Any]:
+        self.last = reply
         if reply.status != expect:
             message = f"set-up request answered {reply.status}, expected {expect}"
             self.run.recorder.failure("VAL-HTTP-004", check=self.run.current_check,
@@ -95,6 +98,7 @@ class Factory:
         return self.create("/v1/subscriptions", body)
 
     def invoice(self, subscription_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+        settle_usage(self.run)
         return self.create("/v1/invoices", {"subscription_id": subscription_id,
                                             "period_start": iso(start), "period_end": iso(end),
                                             "metadata": self.metadata})
@@ -114,4 +118,22 @@ class Factory:
 
     def ingest(self, events: list[dict[str, Any]]) -> dict[str, Any]:
         reply = self.client.post("/v1/events/batch", {"events": events})
+        ingested(self.run)
         return self.body(reply, "POST /v1/events/batch", 202)
+
+
+MAX_USAGE_WAIT = 60.0  # a target declaring more is judged after this long
+
+
+def ingested(run: Run) -> None:
+    """Usage is due to be visible `usage_visibility_seconds` (as declared) from now."""
+    declared = (run.declared or {}).get("usage_visibility_seconds", 0)
+    delay = float(declared) if isinstance(declared, int | float) and declared > 0 else 0.0
+    run.usage_visible_at = time.monotonic() + min(delay, MAX_USAGE_WAIT)
+
+
+def settle_usage(run: Run) -> None:
+    """Wait until usage ingested so far must be visible, before judging it."""
+    wait = run.usage_visible_at - time.monotonic()
+    if wait > 0:
+        time.sleep(min(wait, max(run.transport.deadline_at - time.monotonic(), 0)))

@@ -136,6 +136,7 @@ class Transport:
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
+        self._local = threading.local()  # the last exchange of each thread, for reproductions
         # A CA bundle becomes an SSL context once: httpx deprecates verify=<path>.
         self._verify = (ssl.create_default_context(cafile=self.verify)
                         if isinstance(self.verify, str) else self.verify)
@@ -149,6 +150,10 @@ class Transport:
     def close(self) -> None:
         self.http.close()
 
+    def last_exchange(self) -> Exchange | None:
+        """The last exchange this thread completed: the evidence for a check's next finding."""
+        return getattr(self._local, "last", None)
+
     def redact(self, text: str) -> str:
         for secret, placeholder in self.secrets.items():
             text = text.replace(secret, placeholder)
@@ -161,6 +166,7 @@ class Transport:
         while True:
             reply = self._send_once(method, path, key=key, params=params, json_body=json_body,
                                     content=content, headers=headers)
+            self._local.last = reply.exchange
             self._judge(reply)
             if reply.status != 429 or attempt >= MAX_RETRIES_429:
                 return reply

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,7 @@ class Check:
     recorder: Recorder
     node: str
     declared: tuple[str, ...]
+    last_exchange: Callable[[], Exchange | None] = lambda: None
     touched: set[str] = field(default_factory=set)
     soft_failures: list[str] = field(default_factory=list)
 
@@ -76,7 +78,7 @@ class Check:
             self.soft_failures.append(f"{requirement} {operation}: {message}")
             self.recorder.failure(requirement, check=self.node, operation=operation,
                                   message=message, expected=str(expected), observed=str(observed),
-                                  exchange=exchange, version=version)
+                                  exchange=exchange or self.last_exchange(), version=version)
         return ok
 
     def require(self, requirement: str, ok: bool, message: str, **kwargs: Any) -> None:

@@ -40,6 +40,7 @@ class Run:
     summary: list[str] = field(default_factory=list)  # printed at the end of the run
     exit_code: int | None = None  # set once the report is written
     cleanup: dict[str, Any] | None = None  # what the end-of-run clean-up removed and left
+    usage_visible_at: float = 0.0  # monotonic time by which ingested usage must be visible
 
     @classmethod
     def start(cls, settings: Settings, catalogue: Catalogue) -> Run:

@@ -214,7 +214,7 @@ def run(request: pytest.FixtureRequest) -> Run:
 @pytest.fixture
 def check(request: pytest.FixtureRequest, run: Run) -> Iterator[Check]:
     declared = _declared(request.node)
-    value = Check(run.recorder, request.node.nodeid, declared)
+    value = Check(run.recorder, request.node.nodeid, declared, run.transport.last_exchange)
     request.node._valora_check = value
     yield value
 

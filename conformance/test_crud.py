@@ -8,23 +8,26 @@ import pytest
 
 from conformance import _expect as expect
 from conformance._factory import Factory, parse_time
+from conformance._http import Exchange
 from conformance._run import Run
 
 pytestmark = pytest.mark.writes
 
 
-def _resources(make: Factory) -> dict[str, tuple[str, dict, dict]]:
-    """kind -> (collection path, created resource, a valid update)."""
-    customer = make.customer()
-    meter = make.meter()
-    product = make.product(description="first")
-    price = make.price("per_unit", product_id=product["id"], unit_amount="2.5")
-    return {
-        "customers": ("/v1/customers", customer, {"name": "Renamed", "email": None}),
-        "meters": ("/v1/meters", meter, {"name": "Renamed meter"}),
-        "products": ("/v1/products", product, {"description": "second", "active": False}),
-        "prices": ("/v1/prices", price, {"active": False, "metadata": {"tier": "b"}}),
-    }
+def _resources(make: Factory) -> dict[str, tuple[str, dict, dict, Exchange]]:
+    """kind -> (collection path, created resource, a valid update, the creating exchange)."""
+    made = {}
+    for kind, create, update in (
+        ("customers", make.customer, {"name": "Renamed", "email": None}),
+        ("meters", make.meter, {"name": "Renamed meter"}),
+        ("products", lambda: make.product(description="first"),
+         {"description": "second", "active": False}),
+        ("prices", lambda: make.price("per_unit", unit_amount="2.5"),
+         {"active": False, "metadata": {"tier": "b"}}),
+    ):
+        created = create()
+        made[kind] = (f"/v1/{kind}", created, update, make.last.exchange)
+    return made
 
 
 @pytest.mark.requirements("VAL-CRUD-001", "VAL-ID-001", "VAL-TIME-001", "VAL-HTTP-004",
@@ -34,20 +37,22 @@ def test_created_resources_read_back_and_update(run: Run, check, factory: Factor
     check.that("VAL-HTTP-004", True, "", operation="POST (set-up)")
     ids = set()
     schemas = run.catalogue.documents[run.target_version]["components"]["schemas"]
-    for kind, (path, created, update) in resources.items():
+    for kind, (path, created, update, exchange) in resources.items():
         rid = created.get("id")
         check.require("VAL-ID-001", isinstance(rid, str) and rid != "" and rid not in ids,
                       "id is not a unique non-empty string", operation=f"POST {path}",
-                      expected="opaque unique id", observed=rid)
+                      expected="opaque unique id", observed=rid, exchange=exchange)
         ids.add(rid)
         schema = schemas[kind[:-1].capitalize()]
         missing = [f for f in schema.get("required", []) if f not in created]
         check.that("VAL-COMPAT-001", not missing, f"created {kind[:-1]} lacks {missing}",
-                   operation=f"POST {path}", expected="every required field", observed=missing)
+                   operation=f"POST {path}", expected="every required field", observed=missing,
+                   exchange=exchange)
         moment = parse_time(created["created_at"]) if "created_at" in created else None
         check.that("VAL-TIME-001", moment is not None and moment.utcoffset() == UTC.utcoffset(None),
                    f"created_at {created.get('created_at')!r} is not UTC",
-                   operation=f"POST {path}", expected="RFC 3339 UTC", observed=created.get("created_at"))
+                   operation=f"POST {path}", expected="RFC 3339 UTC",
+                   observed=created.get("created_at"), exchange=exchange)
         reply = run.api.get(f"{path}/{rid}")
         expect.status(check, "VAL-CRUD-001", reply, 200, f"GET {path}/{{id}}", stop=True)
         read = reply.json()
@@ -64,7 +69,8 @@ def test_created_resources_read_back_and_update(run: Run, check, factory: Factor
                    operation=f"GET {path}/{{id}}", expected=update,
                    observed={k: read.get(k) for k in stale}, exchange=reply.exchange)
         check.that("VAL-ID-001", read.get("id") == rid, "the id changed after an update",
-                   operation=f"GET {path}/{{id}}", expected=rid, observed=read.get("id"))
+                   operation=f"GET {path}/{{id}}", expected=rid, observed=read.get("id"),
+                   exchange=reply.exchange)
 
 
 @pytest.mark.requirements("VAL-NK-001", "VAL-ERR-005", "VAL-ERR-003")
@@ -117,7 +123,7 @@ def test_invalid_input_is_rejected_and_creates_nothing(run: Run, check, factory:
         reply = run.api.post(path, body)
         expect.status(check, requirement, reply, 400, operation, f"invalid body {body}")
         if requirement == "VAL-ERR-004" and reply.status == 400:
-            problem = reply.json()
+            problem = expect.json_or_none(reply)  # a non-JSON problem is judged by VAL-ERR-001
             params = problem.get("invalid_params") if isinstance(problem, dict) else None
             check.that("VAL-ERR-004", isinstance(params, list) and len(params) > 0
                        and all(isinstance(p, dict) and "name" in p and "reason" in p for p in params),

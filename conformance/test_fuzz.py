@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, Phase
 from schemathesis import GenerationMode
 
 from conformance import _fuzz
+from conformance._catalogue import version_key
 from conformance._factory import Factory
 from conformance._run import Run
 from conformance._settings import BUDGETS
@@ -111,6 +112,8 @@ def test_undefined_methods_are_405(run: Run, check) -> None:
     for path, item in paths.items():
         if "{" in path:
             continue
+        since = min((run.catalogue.introduced(op["operationId"]) for m, op in item.items()
+                     if isinstance(op, dict) and "operationId" in op), key=version_key)
         for method in ("PUT", "DELETE", "PATCH"):
             if method.lower() in item:
                 continue
@@ -119,5 +122,5 @@ def test_undefined_methods_are_405(run: Run, check) -> None:
                        f"{method} answered {reply.status}"
                        f"{'' if 'allow' in reply.headers else ' without Allow'}",
                        operation=f"{method} /v1{path}", expected="405 with Allow",
-                       observed=reply.status, exchange=reply.exchange)
+                       observed=reply.status, exchange=reply.exchange, version=since)
             break

@@ -13,9 +13,13 @@ from conformance._run import Run
 pytestmark = pytest.mark.writes
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def owned(run: Run) -> dict[str, str]:
-    """One resource of each kind in organization A, and unique natural keys for bodies."""
+    """One resource of each kind in organization A, and unique natural keys for bodies.
+
+    Fresh for every check: a server that wrongly acts on one check's probes (deleting or
+    finalizing) must not make the next check fail for a reason that is not its own.
+    """
     make = Factory(run)
     customer = make.customer()
     meter = make.meter()
@@ -36,6 +40,11 @@ def owned(run: Run) -> dict[str, str]:
     return ids
 
 
+def _since(run: Run, op: Any) -> str:
+    """A failure on an operation counts against the versions that have it, no older ones."""
+    return run.catalogue.introduced(op.operation_id)
+
+
 def _ops(run: Run) -> list[Any]:
     return run.catalogue.operations(run.target_version)
 
@@ -54,13 +63,13 @@ def test_every_operation_requires_a_valid_key(run: Run, check, owned: dict[str, 
             check.that("VAL-AUTH-001", reply.status == 401,
                        f"with {what} the operation answered {reply.status}",
                        operation=op.label, expected=401, observed=reply.status,
-                       exchange=reply.exchange)
+                       exchange=reply.exchange, version=_since(run, op))
             if reply.status == 401:
                 challenge = reply.headers.get("www-authenticate", "")
                 check.that("VAL-AUTH-001", challenge.lower().startswith("bearer"),
                            "401 without a `WWW-Authenticate: Bearer` challenge",
                            operation=op.label, expected="Bearer", observed=challenge or "(absent)",
-                           exchange=reply.exchange)
+                           exchange=reply.exchange, version=_since(run, op))
 
 
 @pytest.mark.requirements("VAL-AUTH-002")
@@ -71,11 +80,13 @@ def test_read_only_key_cannot_write(run: Run, check, api_ro, owned: dict[str, st
         if op.writes:
             check.that("VAL-AUTH-002", reply.status == 403,
                        f"a read_only key got {reply.status} on a write", operation=op.label,
-                       expected=403, observed=reply.status, exchange=reply.exchange)
+                       expected=403, observed=reply.status, exchange=reply.exchange,
+                       version=_since(run, op))
         else:
             check.that("VAL-AUTH-002", 200 <= reply.status < 300,
                        f"a read_only key got {reply.status} on a read", operation=op.label,
-                       expected="2xx", observed=reply.status, exchange=reply.exchange)
+                       expected="2xx", observed=reply.status, exchange=reply.exchange,
+                       version=_since(run, op))
     # nothing changed: the draft invoice and the customer are still there
     for path in (f"/v1/invoices/{owned['invoice_id']}", f"/v1/customers/{owned['customer_id']}"):
         reply = run.api.get(path)
@@ -98,7 +109,7 @@ def test_other_organizations_resources_are_not_found(run: Run, check, api_b,
         check.that("VAL-AUTH-003", reply.status == 404,
                    f"organization B reached organization A's resource ({reply.status})",
                    operation=op.label, expected=404, observed=reply.status,
-                   exchange=reply.exchange)
+                   exchange=reply.exchange, version=_since(run, op))
     for kind, content in before.items():
         path = f"/v1/{kind.removesuffix('_id')}s/{owned[kind]}"
         reply = run.api.get(path)
@@ -122,7 +133,8 @@ def test_lists_are_scoped_to_the_organization(run: Run, check, api_b,
                   if isinstance(item, dict) and item.get("id") in mine]
         check.that("VAL-AUTH-004", not leaked,
                    f"organization B's list shows organization A's {leaked}", operation=op.label,
-                   expected="none of A's resources", observed=leaked, exchange=reply.exchange)
+                   expected="none of A's resources", observed=leaked, exchange=reply.exchange,
+                   version=_since(run, op))
 
 
 @pytest.mark.requirements("VAL-AUTH-005")

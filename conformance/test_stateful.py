@@ -39,8 +39,9 @@ def test_link_workflows(run: Run, check) -> None:
             return _fuzz.as_response(self.reply)
 
         def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
-            op = run.validator.match(self.reply.exchange.method, case.formatted_path
-                                     if hasattr(case, "formatted_path") else "")
+            op = run.validator.match(self.reply.exchange.method,
+                                     self.reply.exchange.url.split("?")[0]
+                                     .removeprefix(run.settings.base_url or ""))
             for finding in _fuzz.findings(case, self.reply, None, None):
                 found.add(finding.requirement)
                 run.recorder.failure(
@@ -48,7 +49,8 @@ def test_link_workflows(run: Run, check) -> None:
                     operation=op.label if op else f"{self.reply.exchange.method} {case.path}",
                     message=f"after {len(self.chain) - 1} linked step(s): {finding.message}",
                     expected="conforming response", observed=str(self.reply.status),
-                    exchange=self.reply.exchange, reproduction="\n".join(self.chain))
+                    exchange=self.reply.exchange, reproduction="\n".join(self.chain),
+                    version=run.catalogue.introduced(op.operation_id) if op else None)
 
     settings = hypothesis.settings(
         max_examples=SCENARIOS[run.settings.budget], stateful_step_count=6, deadline=None,
