@@ -50,10 +50,6 @@ def finish(run: Run, config: pytest.Config) -> int:
     lines = [f"verdict: {verdict.upper()} against {report.get('target_version')}",
              *[f"  because {r}" for r in report.get("verdict_reasons", [])[:5]],
              f"compatible range: {rng.get('label', 'none')}"]
-    comparison = report.get("compatibility") or {}
-    if comparison.get("over_claim"):
-        lines.append(f"over-claim: declares {comparison.get('declared')} but measured "
-                     f"{rng.get('label')}")
     counts = report.get("counts", {})
     lines.append("requirements: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
     for failure in report.get("failures", [])[:15]:
