@@ -152,6 +152,8 @@ class FakeRun:
     created: list[tuple[str, str]] = field(default_factory=list)
     current_check: str = "test"
     recorder: Recorder = field(default_factory=lambda: Recorder(seed=0))
+    declared: dict | None = None
+    usage_visible_at: float = 0.0
 
     @property
     def settings(self) -> SimpleNamespace:
