@@ -1,0 +1,35 @@
+"""The compatible range: the reference at each spec version is measured as exactly that range."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from harness_suite import KEY_TRIPLES, run_suite
+
+import reference
+
+
+@pytest.mark.parametrize(("version", "label"), [("1.0.0", "1.0.x"),
+                                                ("1.1.0", "1.0.0 – 1.1.x")])
+def test_reference_at_an_older_version_measures_exactly_its_range(tmp_path: Path, version: str,
+                                                                  label: str) -> None:
+    app = reference.create_app(keys=KEY_TRIPLES, spec_version=version)
+    try:
+        with reference.serve_in_thread(app) as url:
+            result = run_suite(tmp_path / "report", base_url=url)
+    finally:
+        app.close()
+    report = result.report
+    assert result.exit_code == 0, result.stdout[-3000:]
+    assert report["verdict"] == "pass"
+    assert report["range"]["label"] == label
+    assert not report["compatibility"]["over_claim"]
+    verdicts = {p["version"]: p["verdict"] for p in report["profiles"]}
+    newer = [v for v in verdicts if v > version]
+    assert verdicts[version] == "pass" and all(verdicts[v] == "fail" for v in newer)
+    # what the newer versions lack is named, and no requirement of the judged version fails
+    judged = {r["id"]: r["by_version"][version] for r in report["requirements"]
+              if version in r["by_version"]}
+    assert not [r for r, status in judged.items() if status == "fail"]
+    assert report["range"]["first_failing"]["requirements"]
