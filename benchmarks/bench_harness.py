@@ -63,6 +63,31 @@ def bare_loop(url: str, count: int) -> dict[str, float]:
     return {"get_rps": gets, "post_rps": posts}
 
 
+def transport_loop(url: str, count: int) -> dict[str, float]:
+    """The harness's own transport on the same GET: bounded, recorded, redacted, and then with
+    every response validated by openapi-core as the semantic checks do."""
+    from conformance._catalogue import Catalogue
+    from conformance._http import Client, RateLimiter, Transport
+    from conformance._validation import ResponseValidator
+
+    transport = Transport(base_url=url, request_timeout=10, deadline_at=time.monotonic() + 600,
+                          rate=RateLimiter(0), secrets={"bench_a_0001": "$VALORA_API_KEY"})
+    client = Client(transport, "bench_a_0001")
+    cid = client.post("/v1/customers", {"external_id": "bench-t", "name": "B"}).json()["id"]
+    started = time.perf_counter()
+    for _ in range(count):
+        client.get(f"/v1/customers/{cid}")
+    plain = count / (time.perf_counter() - started)
+    validator = ResponseValidator(Catalogue.load(), "1.2.0")
+    transport.observers.append(lambda reply: validator._validate(reply))
+    started = time.perf_counter()
+    for _ in range(count):
+        client.get(f"/v1/customers/{cid}")
+    validated = count / (time.perf_counter() - started)
+    transport.close()
+    return {"plain": plain, "validated": validated}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--budgets", default="quick,standard")
@@ -80,6 +105,11 @@ def main() -> None:
                   f"{suite_rps[budget]:8.1f}  {result['verdict']}, {result['range']}")
         bare = bare_loop(url, args.bare)
         print(f"bare httpx loop: GET {bare['get_rps']:.0f} req/s, POST {bare['post_rps']:.0f} req/s")
+        own = transport_loop(url, args.bare)
+        print(f"harness transport: GET {own['plain']:.0f} req/s "
+              f"({own['plain'] / bare['get_rps']:.2f} of bare); with openapi-core validation of "
+              f"every response {own['validated']:.0f} req/s "
+              f"({own['validated'] / bare['get_rps']:.2f} of bare)")
         mixed = 2 / (1 / bare["get_rps"] + 1 / bare["post_rps"])
         for budget, rps in suite_rps.items():
             print(f"suite/bare ({budget}): {rps / mixed:.2f} of the bare GET/POST mix ({mixed:.0f} req/s)")
