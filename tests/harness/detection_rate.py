@@ -34,10 +34,15 @@ class Row:
     honest: list[str]  # other failures the fault does cause
     noise: list[str]  # failures the catalogue attributes to known harness issues
     false_positives: list[str]  # failures nobody explains
+    errors: list[str]  # requirements reported `error`: the harness says it broke
     reproduced: bool
     leaked: bool
     seconds: float
     note: str = ""
+
+
+def _errored(report: dict) -> list[str]:
+    return sorted(r["id"] for r in report["requirements"] if r["status"] == "error")
 
 
 def _leaked(report_dir: Path) -> bool:
@@ -55,8 +60,9 @@ def evaluate(fault: Fault | None, workdir: Path) -> Row:
     report = result.report
     failing = result.failing()
     if fault is None:
-        return Row(name, "-", False, [], [], sorted(failing), True, _leaked(result.report_dir),
-                   seconds, f"verdict {report['verdict']}, range {report['range']['label']}")
+        return Row(name, "-", False, [], [], sorted(failing), _errored(report), True,
+                   _leaked(result.report_dir), seconds,
+                   f"verdict {report['verdict']}, range {report['range']['label']}")
     named = [f for f in report["failures"] if f["requirement"] == fault.requirement]
     detected = fault.requirement in failing
     note = ""
@@ -70,7 +76,7 @@ def evaluate(fault: Fault | None, workdir: Path) -> Row:
     others = failing - {fault.requirement}
     return Row(name, fault.requirement, detected, sorted(others & fault.expected),
                sorted(others & set(fault.noise) - fault.expected),
-               sorted(others - fault.expected - set(fault.noise)),
+               sorted(others - fault.expected - set(fault.noise)), _errored(report),
                any(f["reproduction"] for f in named), _leaked(result.report_dir), seconds, note)
 
 
@@ -95,8 +101,10 @@ def main() -> int:
             rows = list(pool.map(lambda f: evaluate(f, Path(tmp)), chosen))
 
     print(f"control: the reference, full suite: {control.note}; "
-          f"failing {_short(control.false_positives)}; keys in report: {control.leaked}\n")
-    header = ("fault", "expected", "detected", "also broken (honest)", "false positives", "s")
+          f"failing {_short(control.false_positives)}; harness errors {_short(control.errors)}; "
+          f"keys in report: {control.leaked}\n")
+    header = ("fault", "expected", "detected", "also broken (honest)", "false positives",
+              "harness errors", "s")
     table = [(r.name, r.requirement.removeprefix("VAL-"),
               ("yes" if r.detected else "NO") + ("" if r.reproduced or not r.detected
                                                  else " (no repro)"),
@@ -104,7 +112,7 @@ def main() -> int:
               ", ".join(filter(None, [_short(r.noise, "*") if r.noise else "",
                                       _short(r.false_positives, "!") if r.false_positives
                                       else ""])) or "-",
-              f"{r.seconds:.0f}") for r in rows]
+              _short(r.errors), f"{r.seconds:.0f}") for r in rows]
     widths = [max(len(str(row[i])) for row in [header, *table]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *table]:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
@@ -115,13 +123,15 @@ def main() -> int:
             print(f"  LEAK {row.name}: a key appears in the report directory")
 
     detected = sum(r.detected for r in rows)
-    precise = sum(r.detected and not r.false_positives and not r.noise for r in rows)
+    precise = sum(r.detected and not (r.false_positives or r.noise or r.errors) for r in rows)
     unexplained = sorted({fp for r in rows for fp in r.false_positives})
     print(f"\ndetection rate: {detected}/{len(rows)} faults failed for the right requirement "
           f"({100 * detected / max(len(rows), 1):.0f} %)")
-    print(f"precise (detected, nothing but honest failures): {precise}/{len(rows)}")
+    print(f"precise (detected; nothing but honest failures; no harness error): "
+          f"{precise}/{len(rows)}")
     print(f"known harness noise (*): {sum(bool(r.noise) for r in rows)} faults; "
-          f"unexplained false positives (!): {_short(unexplained)}")
+          f"unexplained false positives (!): {_short(unexplained)}; "
+          f"faults with requirements reported `error`: {sum(bool(r.errors) for r in rows)}")
     missed = [r.name for r in rows if not r.detected]
     if missed:
         issues = {i for f in chosen if f.name in missed for i in f.issues}
