@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.exceptions import OpenAPIError
 from werkzeug.datastructures import Headers, ImmutableMultiDict
@@ -42,7 +43,9 @@ class ResponseValidator:
     def __init__(self, catalogue: Catalogue, version: str) -> None:
         document = copy.deepcopy(catalogue.documents[version])
         document["servers"] = [{"url": f"{HOST}/v1"}]
-        self.openapi = OpenAPI.from_dict(document)
+        # problem+json is JSON: without saying so, error bodies fail before their headers are read
+        config = Config(extra_media_type_deserializers={"application/problem+json": _json})
+        self.openapi = OpenAPI.from_dict(document, config=config)
         self.routes = [(_route(op), op) for op in catalogue.operations(version)]
         self._seen: dict[tuple, list[str]] = {}
 
@@ -78,6 +81,10 @@ class ResponseValidator:
         except Exception as exc:  # noqa: BLE001 - garbage bodies make validators raise anything
             return [f"response could not be validated: {type(exc).__name__}: {exc}"[:300]]
         return []
+
+
+def _json(data: bytes | str) -> object:
+    return json.loads(data)
 
 
 def _route(op: Operation) -> re.Pattern[str]:

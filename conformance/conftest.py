@@ -127,9 +127,12 @@ def _account(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport
         return
     if call.excinfo is None:
         untouched = [r for r in declared if r not in touched]
-        for req in untouched:  # a passing check that evaluated nothing is a harness bug
-            run.recorder.outcome(req, "error", check=item.nodeid,
-                                 reason="the check ran but did not evaluate this requirement")
+        if check and check.soft_failures:  # judging it depended on a step the target failed
+            status, reason = "skip", f"not evaluated: an earlier finding ({check.soft_failures[0]})"
+        else:  # a passing check that evaluated nothing is a harness bug
+            status, reason = "error", "the check ran but did not evaluate this requirement"
+        for req in untouched:
+            run.recorder.outcome(req, status, check=item.nodeid, reason=reason[:300])
         if check and check.soft_failures:
             report.outcome = "failed"
             report.longrepr = "\n".join(check.soft_failures)

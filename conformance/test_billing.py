@@ -11,7 +11,7 @@ import pytest
 
 from conformance import _expect as expect
 from conformance import _oracle as oracle
-from conformance._factory import Factory, now
+from conformance._factory import Factory, now, settle_usage
 from conformance._run import Run
 
 pytestmark = pytest.mark.writes
@@ -57,6 +57,7 @@ class Billing:
         })
 
     def generate(self) -> Any:
+        settle_usage(self.run)
         return self.run.api.post("/v1/invoices", {
             "subscription_id": self.subscription["id"],
             "period_start": self.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
