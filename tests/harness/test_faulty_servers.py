@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from faults import BY_NAME, CATALOGUE, HARNESS_ISSUES, Fault, serve
+from faults import BY_NAME, CATALOGUE, Fault, serve
 from harness_suite import KEY_TRIPLES, KEYS, SuiteResult, run_suite
 
 import reference
@@ -114,7 +114,6 @@ def test_reference_passes_the_full_suite(tmp_path: Path) -> None:
     assert all(statuses[fault.requirement] == "pass" for fault in CATALOGUE)
 
 
-@pytest.mark.xfail(strict=True, reason=f"harness issue USAGE-DELAY: {HARNESS_ISSUES['USAGE-DELAY']}")
 def test_reference_with_a_declared_usage_delay_passes(tmp_path: Path) -> None:
     """Control: a correct server whose usage shows after the 2 s it declares is not a fault."""
     app = reference.create_app(keys=KEY_TRIPLES, spec_version="1.2.0", usage_delay=2)
