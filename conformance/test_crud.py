@@ -73,7 +73,7 @@ def test_created_resources_read_back_and_update(run: Run, check, factory: Factor
                    exchange=reply.exchange)
 
 
-@pytest.mark.requirements("VAL-NK-001", "VAL-ERR-005", "VAL-ERR-003")
+@pytest.mark.requirements("VAL-NK-001", "VAL-ERR-005", "VAL-ERR-003", "VAL-ERR-002")
 def test_natural_keys_are_unique_per_organization(run: Run, check, factory: Factory) -> None:
     customer = factory.customer()
     reply = run.api.post("/v1/customers", {"external_id": customer["external_id"], "name": "Twin",
@@ -81,6 +81,14 @@ def test_natural_keys_are_unique_per_organization(run: Run, check, factory: Fact
     expect.status(check, "VAL-NK-001", reply, 409, "POST /v1/customers", "duplicate external_id")
     expect.status(check, "VAL-ERR-005", reply, 409, "POST /v1/customers")
     expect.problem_code(check, "VAL-ERR-003", reply, "already_exists", "POST /v1/customers")
+    problem = expect.json_or_none(reply)
+    if isinstance(problem, dict) and "status" in problem:
+        check.that("VAL-ERR-002", problem["status"] == reply.status,
+                   f"problem status {problem['status']!r} differs from HTTP {reply.status}",
+                   operation="POST /v1/customers", expected=reply.status,
+                   observed=problem["status"], exchange=reply.exchange)
+    else:
+        check.skip("VAL-ERR-002", "no problem status to compare (judged by VAL-ERR-001)")
     meter = factory.meter()
     reply = run.api.post("/v1/meters", {"key": meter["key"], "name": "Twin", "event_type": "x",
                                         "metadata": factory.metadata,
