@@ -5,7 +5,7 @@ faulty server of tests/harness/faults.py, and prints per fault: the requirement 
 the harness failed it, what else failed — honestly also broken by the fault, known harness noise
 (`*`), or unexplained false positives (`!`) — and the overall detection rate.
 
-    python tests/harness/detection_rate.py [--jobs N] [FAULT ...]
+    python tests/harness/detection_rate.py [--jobs N] [--keep DIR] [FAULT ...]
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("faults", nargs="*", help="fault names (default: the whole catalogue)")
     parser.add_argument("--jobs", type=int, default=1, help="faulty servers evaluated at once")
+    parser.add_argument("--keep", metavar="DIR", help="keep every run's report under DIR")
     args = parser.parse_args()
     unknown = [n for n in args.faults if n not in BY_NAME]
     if unknown:
@@ -96,9 +97,10 @@ def main() -> int:
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the harness needs no installed plugin
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="valora-detection-") as tmp:
-        control = evaluate(None, Path(tmp))
+        workdir = Path(args.keep) if args.keep else Path(tmp)
+        control = evaluate(None, workdir)
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            rows = list(pool.map(lambda f: evaluate(f, Path(tmp)), chosen))
+            rows = list(pool.map(lambda f: evaluate(f, workdir), chosen))
 
     print(f"control: the reference, full suite: {control.note}; "
           f"failing {_short(control.false_positives)}; harness errors {_short(control.errors)}; "

@@ -2,14 +2,15 @@
 
 Every fault of faults.CATALOGUE runs the conformance checks that concern it (its `-k` selection)
 against the reference wrapped in the fault's middleware, and must end with exit code 1, its
-requirement failed with a reproduction, no key in any file of the report, and nothing failed
-outside what the fault breaks. Where the current harness is known to blame other requirements too
-(`noise`), to miss the fault (`miss`) or to give no reproduction (`no_repro`), the test xfails and
-names the harness issue; once the harness is fixed the test fails until the catalogue entry is
-updated (strict). Controls: the reference passes the full suite (which contains every selection),
-and a reference with an honestly declared usage delay is not a fault either. Full-suite runs: the
-reference, one faulty server, and the over-claiming server (declares 1.2.0, behaves as 1.1.0).
-The full runs come first so that `-n 2` starts them early.
+requirement failed with a reproduction, no key in any file of the report, nothing failed outside
+what the fault breaks, and no requirement reported `error`. Where the current harness is known to
+blame other requirements too (`noise`), to report `error` (`errors`), to miss the fault (`miss`)
+or to give no reproduction (`no_repro`), the test xfails and names the harness issue; once the
+harness is fixed the test fails until the catalogue entry is updated (strict). Controls: the
+reference passes the full suite (which contains every selection), and a reference with an
+honestly declared usage delay is not a fault either. Full-suite runs: the reference, one faulty
+server, and the over-claiming server (declares 1.2.0, behaves as 1.1.0). The full runs come
+first so that `-n 2` starts them early.
 """
 
 from __future__ import annotations
