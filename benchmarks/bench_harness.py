@@ -3,13 +3,16 @@
     .venv/bin/python benchmarks/bench_harness.py [--budgets quick,standard] [--bare 2000]
 
 Prints, per budget: wall time, requests sent, requests/s; then the same reference driven by a
-bare httpx loop (GET and POST), and the suite's time when judging one version vs all three.
+bare httpx loop (GET and POST), by the harness's own transport, and by schemathesis' CLI (its
+random fuzzing and its boundary "coverage" phase, for what generating requests costs the
+field's own tool); and the suite's time when judging one version vs all three.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -88,6 +91,20 @@ def transport_loop(url: str, count: int) -> dict[str, float]:
     return {"plain": plain, "validated": validated}
 
 
+def schemathesis_cli(url: str, phase: str) -> tuple[int, float]:
+    """Cases `st run` generated and sent in one phase, and its wall time."""
+    spec = ROOT / "spec" / "1.2.0" / "openapi.yaml"
+    command = [str(Path(sys.executable).parent / "st"), "run", str(spec), "--url", url + "/v1",
+               "-H", "Authorization: Bearer bench_a_0001", "--seed", "1", "-n", "25",
+               f"--phases={phase}", "--no-color"]
+    with tempfile.TemporaryDirectory() as scratch:
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=scratch, capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - started
+    found = re.search(r"(\d+) generated", done.stdout)
+    return (int(found.group(1)) if found else 0), wall
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--budgets", default="quick,standard")
@@ -110,6 +127,10 @@ def main() -> None:
               f"({own['plain'] / bare['get_rps']:.2f} of bare); with openapi-core validation of "
               f"every response {own['validated']:.0f} req/s "
               f"({own['validated'] / bare['get_rps']:.2f} of bare)")
+        for phase in ("fuzzing", "coverage"):
+            cases, wall = schemathesis_cli(url, phase)
+            print(f"schemathesis CLI, {phase} phase: {cases} cases in {wall:.1f} s, "
+                  f"{cases / wall:.0f} cases/s ({cases / wall / bare['get_rps']:.2f} of bare GET)")
         mixed = 2 / (1 / bare["get_rps"] + 1 / bare["post_rps"])
         for budget, rps in suite_rps.items():
             print(f"suite/bare ({budget}): {rps / mixed:.2f} of the bare GET/POST mix ({mixed:.0f} req/s)")

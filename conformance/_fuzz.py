@@ -12,14 +12,19 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import requests
 import schemathesis
+from requests.structures import CaseInsensitiveDict
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.generation.meta import CoverageScenario
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    missing_required_header,
     negative_data_rejection,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
 from conformance._catalogue import Operation
@@ -29,7 +34,8 @@ if TYPE_CHECKING:
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
-NEGATIVE_CHECKS = [*CHECKS, negative_data_rejection]
+# the last two judge only boundary cases: a missing required header, an undefined method
+NEGATIVE_CHECKS = [*CHECKS, negative_data_rejection, missing_required_header, unsupported_method]
 
 # schemathesis failure class -> requirement (error responses are judged by VAL-ERR-001)
 FAILURES = {
@@ -40,7 +46,8 @@ FAILURES = {
     "JsonSchemaError": "VAL-HTTP-003", "MalformedJson": "VAL-HTTP-003",
     "ContentDeserializationError": "VAL-HTTP-003", "DiscriminatorMismatch": "VAL-HTTP-003",
     "MissingHeaders": "VAL-HTTP-005",
-    "AcceptedNegativeData": "VAL-ERR-004",
+    "AcceptedNegativeData": "VAL-ERR-004", "MissingHeaderNotRejected": "VAL-ERR-004",
+    "UnsupportedMethodResponse": "VAL-HTTP-006",
 }
 # Valid-looking requests may still be refused for reasons no schema states: an id that does
 # not exist (404), a natural key or state conflict (409), an idempotency key reused by an
@@ -72,6 +79,29 @@ def strategy(schema: Any, op: Operation, mode: GenerationMode, ids: dict[str, st
     return operation.as_strategy(generation_mode=mode, path_parameters=params or None)
 
 
+def boundary_cases(schema: Any, op: Operation, mode: GenerationMode,
+                   ids: dict[str, str] | None) -> list[Any]:
+    """Schemathesis' coverage phase: requests at and just across every limit the schema states
+    (lengths, bounds, enums, formats, required fields, undefined methods). They are derived, not
+    drawn, so they are the same every run and cost well under a millisecond each to make."""
+    operation = schema[op.path][op.method.upper()]
+    config = schema.config.generation_for(operation=operation, phase="coverage")
+    cases = list(schema.iter_coverage_cases(operation, generation_modes=[mode],
+                                            generation_config=config))
+    for case in cases:
+        mutated = case.meta.phase.data.parameter_location if case.meta else None
+        if ids and case.path_parameters and mutated != ParameterLocation.PATH:
+            # example ids in the spec name nothing on the target; real ones reach the resource
+            case.path_parameters = {name: ids.get(name, value)
+                                    for name, value in case.path_parameters.items()}
+    return cases
+
+
+def probes_undefined_method(case: Any) -> bool:
+    data = case.meta.phase.data if case.meta else None
+    return getattr(data, "scenario", None) == CoverageScenario.UNSPECIFIED_HTTP_METHOD
+
+
 def request_of(case: Any, base_url: str) -> dict[str, Any] | None:
     """The case as arguments for our transport; None when it cannot be sent over HTTP."""
     kwargs = case.as_transport_kwargs(base_url=base_url + "/v1")
@@ -95,8 +125,11 @@ def request_of(case: Any, base_url: str) -> dict[str, Any] | None:
 def as_response(reply: Any) -> schemathesis.Response:
     """Our transport's reply in the shape schemathesis' checks read."""
     exchange = reply.exchange
-    request = requests.Request(exchange.method, exchange.url, headers=exchange.request_headers,
-                               data=(exchange.request_body or "").encode() or None).prepare()
+    # filled in directly: `Request.prepare()` re-parses and re-encodes what was already sent
+    request = requests.PreparedRequest()
+    request.method, request.url = exchange.method, exchange.url
+    request.headers = CaseInsensitiveDict(exchange.request_headers)
+    request.body = (exchange.request_body or "").encode() or None
     headers: dict[str, list[str]] = {}
     for name, value in reply.headers.multi_items():
         headers.setdefault(name.lower(), []).append(value)

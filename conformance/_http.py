@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import email.utils
 import json
 import math
@@ -208,6 +209,7 @@ class Transport:
         budget = min(self.request_timeout, max(self.deadline_at - time.monotonic(), 0.1))
         worker.join(budget)
         if worker.is_alive():
+            _stop(worker)  # left running, it would hold the GIL for minutes and slow the run
             self.unjudgeable_size = min(self.unjudgeable_size, size)
             self._harness_error(f"{reply.exchange.method} {reply.exchange.url} ({reply.status}) "
                                 f"not judged: checking its {size // 1024} KiB body against the "
@@ -419,3 +421,14 @@ class Client:
 
     def delete(self, path: str, **kwargs: Any) -> Reply:
         return self.request("DELETE", path, **kwargs)
+
+
+def _stop(thread: threading.Thread) -> None:
+    """Raise SystemExit in a thread busy with pure-Python work (it ends at its next bytecode).
+
+    Python has no other way to stop a thread; the judging thread holds no lock or resource that
+    an exception could leave inconsistent, and threading ignores SystemExit silently.
+    """
+    if thread.ident is not None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
+                                                   ctypes.py_object(SystemExit))

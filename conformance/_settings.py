@@ -17,6 +17,7 @@ import pytest
 
 from conformance._catalogue import ROOT
 
+MIN_KEY_LENGTH = 8
 BUDGETS: dict[str, dict[str, int]] = {
     # examples per operation and generation mode, and stateful steps
     "quick": {"examples": 4, "pages": 3},
@@ -137,6 +138,13 @@ def read_settings(config: pytest.Config, known_versions: list[str]) -> Settings:
         base_url = _check_url(base_url)
         if not values["api_key"]:
             raise UsageError("--api-key (or VALORA_API_KEY) is required with --base-url")
+    for option in ("api_key", "api_key_b", "read_only_key"):
+        key = values[option]
+        if key is not None and len(key) < MIN_KEY_LENGTH:
+            # every occurrence of a key is redacted from the report: a short one would be found
+            # inside digests and words, garbling the report instead of protecting anything
+            raise UsageError(f"--{option.replace('_', '-')} is {len(key)} characters long; "
+                             f"an API key must have at least {MIN_KEY_LENGTH}")
     if values["budget"] not in BUDGETS:
         raise UsageError(f"--budget must be one of {', '.join(BUDGETS)}, not {values['budget']!r}")
     if values["spec_version"] is not None and values["spec_version"] not in known_versions:

@@ -17,7 +17,7 @@ from conformance._run import Run
 from conformance._settings import BUDGETS
 
 FUZZ_REQUIREMENTS = ("VAL-HTTP-001", "VAL-HTTP-002", "VAL-HTTP-003", "VAL-HTTP-004",
-                     "VAL-HTTP-005", "VAL-ERR-001", "VAL-ERR-004", "VAL-ERR-006")
+                     "VAL-HTTP-005", "VAL-HTTP-006", "VAL-ERR-001", "VAL-ERR-004", "VAL-ERR-006")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -61,9 +61,24 @@ def test_fuzz_operation(run: Run, check, schema: Any, fuzz_ids: dict[str, str],
         pytest.skip("--read-only: this check needs writes")
     since = run.catalogue.stable_since(operation_id, run.target_version)
     found: set[str] = set()
-    sent = 0
+    sent = methods_probed = 0
     # valid requests go to real resources; invalid ones may mutate the path ids too
     ids = fuzz_ids if mode == GenerationMode.POSITIVE else None
+
+    def judge(case: Any) -> None:
+        nonlocal sent, methods_probed
+        request = _fuzz.request_of(case, run.settings.base_url)
+        if request is None:
+            return
+        method, path = request.pop("method"), request.pop("path")
+        reply = run.api.request(method, path, **request)
+        sent += 1
+        methods_probed += _fuzz.probes_undefined_method(case)
+        for finding in _fuzz.findings(case, reply, mode, op):
+            found.add(finding.requirement)
+            check.that(finding.requirement, False, finding.message, operation=op.label,
+                       expected="conforming response", observed=reply.status,
+                       exchange=reply.exchange, version=since)
 
     @hypothesis.seed(run.settings.seed)
     @hypothesis.settings(max_examples=BUDGETS[run.settings.budget]["examples"], deadline=None,
@@ -72,24 +87,15 @@ def test_fuzz_operation(run: Run, check, schema: Any, fuzz_ids: dict[str, str],
                          print_blob=False, verbosity=hypothesis.Verbosity.quiet)
     @hypothesis.given(case=_fuzz.strategy(schema, op, mode, ids))
     def fuzz(case: Any) -> None:
-        nonlocal sent
-        request = _fuzz.request_of(case, run.settings.base_url)
-        if request is None:
-            return
-        method, path = request.pop("method"), request.pop("path")
-        reply = run.api.request(method, path, **request)
-        sent += 1
-        for finding in _fuzz.findings(case, reply, mode, op):
-            found.add(finding.requirement)
-            check.that(finding.requirement, False, finding.message, operation=op.label,
-                       expected="conforming response", observed=reply.status,
-                       exchange=reply.exchange, version=since)
+        judge(case)
 
     run.fuzzing = True
     try:
+        for case in _fuzz.boundary_cases(schema, op, mode, fuzz_ids):
+            judge(case)
         fuzz()
     except hypothesis.errors.Unsatisfiable:
-        pass  # nothing in this operation can be made invalid; `sent` stays 0
+        pass  # nothing in this operation can be made invalid at random
     finally:
         run.fuzzing = False
     for requirement in FUZZ_REQUIREMENTS:
@@ -99,6 +105,8 @@ def test_fuzz_operation(run: Run, check, schema: Any, fuzz_ids: dict[str, str],
             check.skip(requirement, "judged by invalid-data fuzzing")
         elif requirement == "VAL-HTTP-004" and mode == GenerationMode.NEGATIVE:
             check.skip(requirement, "judged by valid-data fuzzing")
+        elif requirement == "VAL-HTTP-006" and not methods_probed:
+            check.skip(requirement, f"no undefined method is probed by {mode.value} requests")
         elif sent:
             check.that(requirement, True, "", operation=op.label, version=since)
         else:

@@ -359,6 +359,24 @@ class InvalidCustomerAccepted(Middleware):
         return response
 
 
+class NameLimitOffByOne(Middleware):
+    """A customer name one character over its 200-character limit is accepted (a `<=` that
+    should be `<`): the reference stores the first 200 characters, the answer echoes all 201."""
+
+    async def handle(self, request: Request) -> Response:
+        data = request.json() if request.method in ("POST", "PATCH") else None
+        name = data.get("name") if isinstance(data, dict) else None
+        if not request.path.startswith("/v1/customers") or not isinstance(name, str) \
+                or len(name) != 201:
+            return await self.forward(request)
+        request.set_json({**data, "name": name[:200]})
+        response = await self.forward(request)
+        body = response.json() if response.status < 300 else None
+        if isinstance(body, dict) and "name" in body:
+            response.set_json({**body, "name": name})
+        return response
+
+
 class ServerErrorOnNonAscii(Middleware):
     """Any non-ASCII character in the path, query or body crashes the server (500)."""
 
@@ -1132,6 +1150,8 @@ CATALOGUE: list[Fault] = [
        "test_natural_keys_are_unique_per_organization", "ERR-002"),
     _f("invalid_input_accepted", InvalidCustomerAccepted,
        "test_invalid_input_is_rejected_and_creates_nothing", "ERR-004"),
+    _f("name_limit_off_by_one", NameLimitOffByOne,
+       "test_fuzz_operation and (createCustomer or updateCustomer) and invalid", "ERR-004"),
     _f("server_error_on_non_ascii", ServerErrorOnNonAscii,
        "test_fuzz_operation and (createCustomer or createProduct)", "ERR-006",
        also=("HTTP-004",)),  # a valid request answered 500 was not accepted either

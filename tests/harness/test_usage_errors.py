@@ -98,13 +98,14 @@ class _Config:
     ({"max_rps": "-5"}, "--max-rps must be 0 (unlimited) or positive"),
     ({"seed": "1.5"}, "--seed '1.5' is not an integer"),
     ({"budget": "huge"}, "--budget must be one of"),
+    ({"api_key_b": "short"}, "--api-key-b is 5 characters long"),
     ({"waivers": "/nonexistent/waivers.yaml"}, "no such file"),
 ])
 def test_bad_options_are_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                       options: dict[str, str], expected: str) -> None:
     for name in [n for n in os.environ if n.startswith("VALORA_")]:
         monkeypatch.delenv(name)
-    options = {"api_key": "k", "report_dir": str(tmp_path)} | options
+    options = {"api_key": "vk_test_key_1", "report_dir": str(tmp_path)} | options
     with pytest.raises(UsageError) as caught:
         read_settings(_Config(**options), ["1.0.0", "1.1.0", "1.2.0"])  # type: ignore[arg-type]
     message = str(caught.value)
@@ -122,5 +123,5 @@ def test_ca_bundle_that_is_not_a_certificate(tmp_path: Path) -> None:
     bundle = tmp_path / "ca.pem"
     bundle.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
     with pytest.raises(UsageError, match="not a usable PEM certificate bundle"):
-        read_settings(_Config(base_url="https://127.0.0.1:9", api_key="k",  # type: ignore[arg-type]
+        read_settings(_Config(base_url="https://127.0.0.1:9", api_key="vk_test_key_1",  # type: ignore[arg-type]
                               report_dir=str(tmp_path), ca_bundle=str(bundle)), ["1.2.0"])
