@@ -393,7 +393,10 @@ def test_report_carries_the_run_and_validates():
     assert report["target_version"] == "1.2.0"
     assert report["outcomes"] == run["outcomes"]
     assert len(report["requirements"]) == len(CATALOGUE["requirements"])
-    assert [f["id"] for f in report["failures"]] == ["F001", "F002"]
+    # the fixture declares 1.2.0 and fails it: an over-claim, which breaks VAL-META-001 there
+    assert [f["id"] for f in report["failures"]] == ["F001", "F002", "F003"]
+    assert report["failures"][2]["requirement"] == "VAL-META-001"
+    assert report["failures"][2]["message"].startswith("over-claim: declares 1.2.0")
     assert report["failures"][0]["level"] == "MUST"
     assert report["certification"]["badge"] is False
 

@@ -35,23 +35,37 @@ def build_report(
     requirements = list(catalogue["requirements"])
     versions = _semver.sort_versions(list(run.get("versions") or []))
 
-    grid = aggregate(requirements, list(run.get("outcomes") or []), versions, warnings)
+    outcomes, raw_failures = list(run.get("outcomes") or []), list(run.get("failures") or [])
     active, waiver_records = sort_waivers(
         list(waivers or []), now.date(), {r["id"] for r in requirements}, warnings
     )
-    table = _apply_waivers(grid, active, versions)
 
-    results = {
-        v: evaluate_profile(_profile_for(v, profiles, catalogue, warnings), table[v]) for v in versions
-    }
+    def judge(warnings: list[str]) -> tuple[Grid, StatusTable, dict[str, Any]]:
+        grid = aggregate(requirements, outcomes, versions, warnings)
+        table = _apply_waivers(grid, active, versions)
+        return grid, table, {v: evaluate_profile(_profile_for(v, profiles, catalogue, warnings), table[v])
+                             for v in versions}
+
+    grid, table, results = judge(warnings)
     measured_range = compatible_range(results)
     declared = (run.get("target") or {}).get("declared")
     comparison = compare_claim(declared, measured_range["measured"], results, warnings)
+    claimed = comparison["claimed_version"]
+    if comparison["over_claim"] and claimed in versions:
+        # VAL-META-001: the implementation MUST satisfy every version it claims
+        message = f"over-claim: {comparison['note']}"
+        outcomes.append({"requirement": "VAL-META-001", "version": claimed, "status": FAIL,
+                         "reason": message, "check": "compatible range"})
+        raw_failures.append({"requirement": "VAL-META-001", "version": claimed,
+                             "operation": "GET /v1/meta", "check": "compatible range",
+                             "message": message, "expected": f"every check of {claimed} passes",
+                             "observed": ", ".join(comparison["failing_requirements"][:10])})
+        grid, table, results = judge([])  # the same warnings again
 
     judged = run.get("target_version") or (versions[-1] if versions else None)
     entries = [_requirement_entry(req, grid, table, judged) for req in requirements]
     by_id = {e["id"]: e for e in entries}
-    failures = [_failure_entry(i, f, by_id, active) for i, f in enumerate(run.get("failures") or [])]
+    failures = [_failure_entry(i, f, by_id, active) for i, f in enumerate(raw_failures)]
     errors = [str(e) for e in run.get("errors") or []]
     verdict, verdict_reasons = _verdict(grid, errors, results.get(judged or ""), judged, comparison)
     budget = run.get("budget")
@@ -110,7 +124,8 @@ def _apply_waivers(grid: Grid, active: Mapping[str, dict[str, Any]], versions: l
         for version, cell in cells.items():
             status, reasons = cell.status, list(cell.status_reasons)
             if waiver is not None and status != PASS:
-                waiver["applied_to"].append(version)
+                if version not in waiver["applied_to"]:  # the grid may be judged twice
+                    waiver["applied_to"].append(version)
                 reasons = [f"waived until {waiver['expires']}: {waiver['reason']} (was {status})"]
                 status = WAIVED
             table[version][req_id] = (status, reasons)

@@ -147,6 +147,9 @@ def test_discovery_over_claim_is_reported_with_the_measured_range(tmp_path: Path
     assert report["declared"]["spec_version"] == "1.2.0"
     comparison = report["compatibility"]
     assert comparison["over_claim"], comparison
+    meta = next(r for r in report["requirements"] if r["id"] == "VAL-META-001")
+    assert meta["status"] == "fail" and "over-claim" in meta["reason"], meta
+    assert meta["by_version"] == {"1.0.0": "pass", "1.1.0": "pass", "1.2.0": "fail"}, meta
     assert comparison["declared"]["max"] == "1.2.0"
     failing = result.failing()
     assert NEW_IN_1_2 & failing, _explain(result)  # what 1.2.0 adds is what it lacks
