@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import email.utils
 import json
@@ -201,8 +202,9 @@ class Transport:
             return
 
         def judge() -> None:
-            for observe in list(self.observers):
-                self._observe(observe, reply)
+            with contextlib.suppress(_Stopped):
+                for observe in list(self.observers):
+                    self._observe(observe, reply)
 
         worker = threading.Thread(target=judge, daemon=True)
         worker.start()
@@ -423,12 +425,16 @@ class Client:
         return self.request("DELETE", path, **kwargs)
 
 
-def _stop(thread: threading.Thread) -> None:
-    """Raise SystemExit in a thread busy with pure-Python work (it ends at its next bytecode).
+class _Stopped(BaseException):
+    """Raised inside a judging thread that ran out of time (not an Exception: nothing catches it)."""
 
-    Python has no other way to stop a thread; the judging thread holds no lock or resource that
-    an exception could leave inconsistent, and threading ignores SystemExit silently.
+
+def _stop(thread: threading.Thread) -> None:
+    """Raise _Stopped in a thread busy with pure-Python work; it ends at its next bytecode.
+
+    Python has no other way to stop a thread. The judging thread holds no resource that an
+    exception could leave inconsistent: its locks are taken in `with` blocks.
     """
     if thread.ident is not None:
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
-                                                   ctypes.py_object(SystemExit))
+                                                   ctypes.py_object(_Stopped))

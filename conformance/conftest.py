@@ -24,9 +24,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
-def _usage_error(message: str) -> None:
+def _usage_error(config: pytest.Config, message: str) -> None:
     sys.stderr.write(f"valora conformance: error: {message}\n")
-    pytest.exit(f"usage error: {message}", returncode=2)
+    # pytest follows with "Exit: <reason>" and the terminal reporter with a "! ... !" banner;
+    # without the reporter and with a bare reason, the message is said once
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        config.pluginmanager.unregister(reporter)
+    pytest.exit("usage error", returncode=2)
 
 
 @pytest.hookimpl(trylast=True)
@@ -43,13 +48,13 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = read_settings(config, catalogue.versions)
     except UsageError as exc:
-        _usage_error(str(exc))
+        _usage_error(config, str(exc))
         return
     embedded = settings.base_url is None
     try:
         run = Run.start(settings, catalogue)
     except (RuntimeError, OSError) as exc:
-        _usage_error(f"could not start the embedded reference implementation: {exc}")
+        _usage_error(config, f"could not start the embedded reference implementation: {exc}")
         return
     config.stash[RUN_KEY] = run
     where = ("the embedded reference implementation at " if embedded else "") + settings.base_url
@@ -59,7 +64,7 @@ def pytest_configure(config: pytest.Config) -> None:
     print(line, flush=True)
     if run.fatal and "unreachable" in run.fatal:
         _finish(config, run)
-        _usage_error(f"{settings.base_url}: {run.fatal}")
+        _usage_error(config, f"{settings.base_url}: {run.fatal}")
 
 
 def _run(config: pytest.Config) -> Run | None:

@@ -51,15 +51,16 @@ def build_report(
     declared = (run.get("target") or {}).get("declared")
     comparison = compare_claim(declared, measured_range["measured"], results, warnings)
     claimed = comparison["claimed_version"]
-    if comparison["over_claim"] and claimed in versions:
-        # VAL-META-001: the implementation MUST satisfy every version it claims
+    if comparison["over_claim"] and claimed in versions and results[claimed]["failing"]:
+        # VAL-META-001: the implementation MUST satisfy every version it claims. A claim whose
+        # checks were only skipped is unverified, not false.
         message = f"over-claim: {comparison['note']}"
         outcomes.append({"requirement": "VAL-META-001", "version": claimed, "status": FAIL,
                          "reason": message, "check": "compatible range"})
         raw_failures.append({"requirement": "VAL-META-001", "version": claimed,
                              "operation": "GET /v1/meta", "check": "compatible range",
                              "message": message, "expected": f"every check of {claimed} passes",
-                             "observed": ", ".join(comparison["failing_requirements"][:10])})
+                             "observed": ", ".join(results[claimed]["failing"][:10])})
         grid, table, results = judge([])  # the same warnings again
 
     judged = run.get("target_version") or (versions[-1] if versions else None)
