@@ -51,9 +51,11 @@ def build_report(
     declared = (run.get("target") or {}).get("declared")
     comparison = compare_claim(declared, measured_range["measured"], results, warnings)
     claimed = comparison["claimed_version"]
-    if comparison["over_claim"] and claimed in versions and results[claimed]["failing"]:
-        # VAL-META-001: the implementation MUST satisfy every version it claims. A claim whose
-        # checks were only skipped is unverified, not false.
+    if (comparison["over_claim"] and comparison["measured"] and claimed in versions
+            and results[claimed]["failing"]):
+        # VAL-META-001: the implementation MUST satisfy every version it claims. Failed when it
+        # satisfies an older version only; failing them all is not a version claim's fault,
+        # and a claim whose checks were only skipped is unverified, not false.
         message = f"over-claim: {comparison['note']}"
         outcomes.append({"requirement": "VAL-META-001", "version": claimed, "status": FAIL,
                          "reason": message, "check": "compatible range"})
