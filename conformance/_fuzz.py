@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from conformance._catalogue import Operation
+from conformance._http import SAFE_METHODS
 
 if TYPE_CHECKING:
     from conformance._run import Run
@@ -80,14 +81,16 @@ def strategy(schema: Any, op: Operation, mode: GenerationMode, ids: dict[str, st
 
 
 def boundary_cases(schema: Any, op: Operation, mode: GenerationMode,
-                   ids: dict[str, str] | None) -> list[Any]:
+                   ids: dict[str, str] | None, *, read_only: bool = False) -> list[Any]:
     """Schemathesis' coverage phase: requests at and just across every limit the schema states
     (lengths, bounds, enums, formats, required fields, undefined methods). They are derived, not
-    drawn, so they are the same every run and cost well under a millisecond each to make."""
+    drawn, so they are the same every run and cost well under a millisecond each to make.
+    `read_only` leaves out the undefined methods that could write (PUT, DELETE, ...)."""
     operation = schema[op.path][op.method.upper()]
     config = schema.config.generation_for(operation=operation, phase="coverage")
-    cases = list(schema.iter_coverage_cases(operation, generation_modes=[mode],
-                                            generation_config=config))
+    cases = [case for case in schema.iter_coverage_cases(operation, generation_modes=[mode],
+                                                         generation_config=config)
+             if not read_only or case.method.upper() in SAFE_METHODS]
     for case in cases:
         mutated = case.meta.phase.data.parameter_location if case.meta else None
         if ids and case.path_parameters and mutated != ParameterLocation.PATH:

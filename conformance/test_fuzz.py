@@ -91,7 +91,8 @@ def test_fuzz_operation(run: Run, check, schema: Any, fuzz_ids: dict[str, str],
 
     run.fuzzing = True
     try:
-        for case in _fuzz.boundary_cases(schema, op, mode, fuzz_ids):
+        for case in _fuzz.boundary_cases(schema, op, mode, fuzz_ids,
+                                         read_only=run.settings.read_only):
             judge(case)
         fuzz()
     except hypothesis.errors.Unsatisfiable:
