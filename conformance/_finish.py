@@ -16,13 +16,18 @@ if TYPE_CHECKING:
     from conformance._run import Run
 
 
-def finish(run: Run, config: pytest.Config) -> int:
+# Exit codes of a conformance run (pytest's own usage errors keep pytest's code 4).
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+_EXIT = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "incomplete": EXIT_INCOMPLETE}
+
+
+def finish(run: Run, config: pytest.Config, *, interrupted: bool = False) -> int:
     settings = run.settings
     if run.embedded is not None:
         run.embedded.stop()
     run.transport.close()
     _scrub_terminal(run, config)
-    _charge_unevaluated(run, config)
+    _charge_unevaluated(run, config, interrupted)
     data = run.as_dict()
     data["errors"].extend(run.transport.harness_errors)
     out = settings.report_dir
@@ -44,7 +49,8 @@ def finish(run: Run, config: pytest.Config) -> int:
         (out / "report-error.txt").write_text(traceback.format_exc())
         run.summary = [f"could not build the report ({type(exc).__name__}: {exc}); "
                         f"raw results in {out / 'run.json'}"]
-        return 3
+        run.verdict_line = f"verdict INCOMPLETE: no report (harness error) · exit {EXIT_INCOMPLETE}"
+        return EXIT_INCOMPLETE
     verdict = report["verdict"]
     rng = report.get("range", {})
     lines = [f"verdict: {verdict.upper()} against {report.get('target_version')}",
@@ -61,9 +67,15 @@ def finish(run: Run, config: pytest.Config) -> int:
         lines.append(f"  ERROR {error}")
     lines.append(f"report: {out / 'report.html'} (and report.json, junit.xml, summary.md)")
     run.summary = lines
+    code = _EXIT[verdict]
     if settings.fail_on == "regression":
-        return 1 if (report.get("baseline") or {}).get("regressions") else 0
-    return 0 if verdict == "pass" else 1
+        regressions = (report.get("baseline") or {}).get("regressions")
+        code = EXIT_FAIL if regressions else (EXIT_INCOMPLETE if verdict == "incomplete" else EXIT_PASS)
+    meaning = {EXIT_PASS: "", EXIT_FAIL: " (the server breaks the contract)",
+               EXIT_INCOMPLETE: " (not everything could be judged: not a verdict on the server)"}
+    run.verdict_line = (f"verdict {verdict.upper()} against {report.get('target_version')} · "
+                        f"compatible range {rng.get('label', 'none')} · exit {code}{meaning[code]}")
+    return code
 
 
 def _write(run: Run, data: dict[str, Any]) -> dict[str, Any]:
@@ -82,22 +94,24 @@ def _without_exchanges(data: dict[str, Any]) -> dict[str, Any]:
     return data | {"failures": failures, "errors": list(data.get("errors") or [])}
 
 
-def _charge_unevaluated(run: Run, config: pytest.Config) -> None:
-    """Requirements the run meant to evaluate but could not are `error`, not `skip`.
+def _charge_unevaluated(run: Run, config: pytest.Config, interrupted: bool) -> None:
+    """Requirements the run meant to evaluate but could not are said so, one by one.
 
-    A skip says "deliberately not evaluated"; a target that could not be tested at all (fatal),
-    that stopped answering, or a run that hit its --deadline leaves requirements unevaluated
-    through no choice of the user's, and the report must say so requirement by requirement.
+    A target that could not be tested at all (fatal) or stopped answering leaves them `error`;
+    a run stopped early (--deadline, Ctrl-C, SIGTERM) leaves them `skip`, reason "interrupted".
+    Either way their profiles are incomplete: never a verdict on the server.
     """
-    deadline_hit = time.monotonic() >= run.transport.deadline_at
+    status = "error"
     if run.fatal:
         why, scope = run.fatal, None  # nothing could be evaluated: every requirement
-    elif deadline_hit:
-        why = f"the run hit its --deadline of {run.settings.deadline:g} s before this was checked"
-        scope = _selected_requirements(config)
     elif run.transport.down:
         why = f"the target stopped answering ({run.transport.down})"
         scope = _selected_requirements(config)
+    elif time.monotonic() >= run.transport.deadline_at:
+        status, why = "skip", f"interrupted: the run hit its --deadline of {run.settings.deadline:g} s"
+        scope = _selected_requirements(config)
+    elif interrupted:
+        status, why, scope = "skip", "interrupted: the run was stopped", _selected_requirements(config)
     else:
         return
     evaluated = {o["requirement"] for o in run.recorder.outcomes
@@ -106,7 +120,7 @@ def _charge_unevaluated(run: Run, config: pytest.Config) -> None:
         req_id = requirement["id"]
         if req_id in evaluated or (scope is not None and req_id not in scope):
             continue
-        run.recorder.outcome(req_id, "error", check="harness", reason=f"not evaluated: {why}")
+        run.recorder.outcome(req_id, status, check="harness", reason=f"not evaluated: {why}")
 
 
 def _selected_requirements(config: pytest.Config) -> set[str] | None:

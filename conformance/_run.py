@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from conformance import __version__
-from conformance._catalogue import ROOT, Catalogue, version_key
+from conformance._catalogue import ROOT, Catalogue, judged_version, version_key
 from conformance._cleanup import track_created
-from conformance._http import Client, RateLimiter, Reply, Transport
+from conformance._http import Client, RateLimiter, Reply, TargetError, Transport
 from conformance._recorder import Recorder
-from conformance._settings import Settings
+from conformance._settings import Settings, UsageError
 from conformance._target import EmbeddedReference, discover, key_works
 from conformance._validation import ResponseValidator
 
@@ -38,6 +38,7 @@ class Run:
     created: list[tuple[str, str]] = field(default_factory=list)  # (kind, id) for clean-up
     observed_passes: set[tuple] = field(default_factory=set)  # one pass per requirement and operation
     summary: list[str] = field(default_factory=list)  # printed at the end of the run
+    verdict_line: str = ""  # printed last, after pytest's own counts
     exit_code: int | None = None  # set once the report is written
     cleanup: dict[str, Any] | None = None  # what the end-of-run clean-up removed and left
     usage_visible_at: float = 0.0  # monotonic time by which ingested usage must be visible
@@ -63,7 +64,13 @@ class Run:
         )
         run = cls(settings, catalogue, transport, Recorder(settings.seed), embedded)
         track_created(run)
-        run._discover()
+        try:
+            run._discover()
+        except UsageError:
+            if embedded is not None:
+                embedded.stop()
+            transport.close()
+            raise
         return run
 
     # clients -------------------------------------------------------------
@@ -90,11 +97,9 @@ class Run:
         declared_version = (self.declared or {}).get("spec_version")
         if self.settings.spec_version:
             self.target_version = self.settings.spec_version
-        elif declared_version in known:
-            self.target_version = declared_version
         else:
-            # Same major, unknown minor: judge against the newest this harness knows.
-            self.target_version = known[-1]
+            # as declared when known; an unknown patch: the newest patch of its minor line
+            self.target_version = judged_version(declared_version, known)
         evaluated = self.settings.evaluate
         if evaluated and self.target_version not in evaluated:
             self.target_version = max(evaluated, key=version_key)  # judge what is evaluated
@@ -108,6 +113,19 @@ class Run:
                           "without working credentials every check would pass vacuously")
         elif problem:
             self.fatal = f"the target cannot be tested: {problem}"
+        elif not self.settings.read_only:
+            self._check_admin_key()
+
+    def _check_admin_key(self) -> None:
+        """A key that may not write would make every write check fail: a key mistake, said as one."""
+        body = {"external_id": f"{self.prefix}-key-probe", "name": "Valora conformance key probe"}
+        try:
+            reply = self.api.post("/v1/customers", body)
+        except TargetError:
+            return  # the checks will meet the same problem and say it where it matters
+        if reply.status == 403:
+            raise UsageError("--api-key is refused for writes (POST /v1/customers answered 403): "
+                             "it must be an admin key of organization A")
 
     @property
     def versions(self) -> list[str]:
@@ -138,7 +156,7 @@ class Run:
             errors.append(f"the target stopped answering: {self.transport.down}")
         if time.monotonic() >= self.transport.deadline_at:
             errors.append(f"the run hit its --deadline of {self.settings.deadline:g} s; "
-                          "checks not reached are reported as errors")
+                          "checks not reached are reported as not evaluated")
         outcomes = []
         for outcome in recorder.outcomes:
             outcomes.extend(self._expand(outcome))

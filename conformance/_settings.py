@@ -157,6 +157,7 @@ def read_settings(config: pytest.Config, known_versions: list[str]) -> Settings:
         if unknown or not evaluate:
             raise UsageError(f"unknown --evaluate version(s) {', '.join(unknown) or '(none)'}; "
                              f"this harness knows {', '.join(known_versions)}")
+    _check_keys_differ(values)
     if values["fail_on"] not in ("any", "regression"):
         raise UsageError("--fail-on must be 'any' or 'regression'")
     if values["fail_on"] == "regression" and not values["baseline"]:
@@ -184,6 +185,19 @@ def read_settings(config: pytest.Config, known_versions: list[str]) -> Settings:
         request_timeout=values["request_timeout"], deadline=values["deadline"],
         report_dir=report_dir, fail_on=values["fail_on"], read_only=values["read_only"], **paths,
     )
+
+
+def _check_keys_differ(values: dict[str, Any]) -> None:
+    """Each key proves something only if it is another credential: say so before any request."""
+    roles = {"api_key": "--api-key (admin, organization A)",
+             "api_key_b": "--api-key-b (organization B)",
+             "read_only_key": "--read-only-key (read_only, organization A)"}
+    given = [(name, values[name]) for name in roles if values[name]]
+    for i, (first, key) in enumerate(given):
+        for second, other in given[i + 1:]:
+            if key == other:
+                raise UsageError(f"{roles[first]} and {roles[second]} are the same key; "
+                                 "each must be a different credential")
 
 
 def _convert(value: Any, kind: type, source: str) -> Any:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from collections.abc import Generator, Iterator
 
 import hypothesis
 import pytest
 
-from conformance._catalogue import Catalogue
+from conformance._catalogue import Catalogue, version_key
 from conformance._cleanup import cleanup
 from conformance._factory import Factory
 from conformance._http import Client, DeadlineExceeded, TargetError
@@ -53,18 +55,37 @@ def pytest_configure(config: pytest.Config) -> None:
     embedded = settings.base_url is None
     try:
         run = Run.start(settings, catalogue)
+    except UsageError as exc:
+        _usage_error(config, str(exc))
+        return
     except (RuntimeError, OSError) as exc:
         _usage_error(config, f"could not start the embedded reference implementation: {exc}")
         return
     config.stash[RUN_KEY] = run
+    _stop_on_sigterm()
     where = ("the embedded reference implementation at " if embedded else "") + settings.base_url
     declared = (run.declared or {}).get("spec_version", "nothing")
     line = (f"Valora conformance: testing {where} (declares {declared}; judged against "
             f"{run.target_version}; budget {settings.budget}; seed {settings.seed})")
     print(line, flush=True)
+    for option, what in (("--api-key-b", "organization B: tenant isolation"),
+                         ("--read-only-key", "a read_only key: role enforcement")):
+        if not getattr(settings, option.lstrip("-").replace("-", "_")):
+            print(f"Valora conformance: no {option} ({what} will not be evaluated, so the verdict "
+                  "can be at best INCOMPLETE)", flush=True)
     if run.fatal and "unreachable" in run.fatal:
         _finish(config, run)
         _usage_error(config, f"{settings.base_url}: {run.fatal}")
+
+
+def _stop_on_sigterm() -> None:
+    """A CI job's timeout sends SIGTERM: stop like Ctrl-C, so the report is still written."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _run(config: pytest.Config) -> Run | None:
@@ -83,6 +104,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         elif not run.needed(_declared(item)):
             item.add_marker(pytest.mark.skip(
                 reason=f"not needed by the evaluated versions ({', '.join(run.versions)})"))
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    run = _run(items[0].config) if items else None
+    if run is None:
+        return
+    for item in items:
+        for req in _declared(item):
+            run.recorder.outcome(req, "skip", check=item.nodeid,
+                                 reason="not evaluated: its check was deselected (-k, -m or a path)")
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:
@@ -111,8 +142,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Gener
     run = _run(item.config)
     if run is not None:
         _account(item, call, report, run)
+        if report.failed and call.when == "call":
+            _excuse_other_versions(item, report, run)
         _redact(report, run)
     return report
+
+
+def _excuse_other_versions(item: pytest.Item, report: pytest.TestReport, run: Run) -> None:
+    """A check that fails only requirements of versions other than the judged one is shown as
+    xfailed with the reason, so pytest's summary never contradicts the verdict."""
+    judged = run.target_version
+    failed = [o for o in run.recorder.outcomes if o["check"] == item.nodeid and o["status"] == "fail"]
+    if not failed or any(_counts_at(run, o["requirement"], o.get("version"), judged) for o in failed):
+        return
+    ids = ", ".join(sorted({o["requirement"] for o in failed}))
+    report.outcome = "skipped"
+    report.wasxfail = (f"fails {ids}, which the judged version {judged} does not demand "
+                       "(see the compatible range)")
 
 
 def _account(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport, run: Run) -> None:
@@ -145,6 +191,12 @@ def _account(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport
     _charge(run, item, declared, touched, call.excinfo.value)
     if isinstance(call.excinfo.value, TargetError | CheckFailed):
         report.longrepr = str(call.excinfo.value)  # one line, no traceback: it is the target's fault
+
+
+def _counts_at(run: Run, requirement: str, since: str | None, judged: str) -> bool:
+    """Whether a failure charged from version `since` on counts against the judged version."""
+    return run.catalogue.applies(requirement, judged) and (
+        since is None or version_key(judged) >= version_key(since))
 
 
 def _redact(report: pytest.TestReport, run: Run) -> None:
@@ -195,16 +247,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run.recorder.errors.extend(_collection_errors)
     if not run.settings.read_only and not run.fatal and run.exit_code is None:
         run.cleanup = cleanup(run)
-    verdict = _finish(session.config, run)
+    verdict = _finish(session.config, run, interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
     if verdict is not None:
         session.exitstatus = verdict
 
 
-def _finish(config: pytest.Config, run: Run) -> int | None:
+def _finish(config: pytest.Config, run: Run, *, interrupted: bool = False) -> int | None:
     from conformance._finish import finish
 
     if run.exit_code is None:
-        run.exit_code = finish(run, config)
+        run.exit_code = finish(run, config, interrupted=interrupted)
     return run.exit_code
 
 
@@ -263,4 +315,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("=", "Valora conformance")
         for line in summary:
             terminalreporter.write_line(line)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The verdict is the last line, after pytest's own counts, which it must not be read against."""
+    run = _run(config)
+    if run is not None and run.verdict_line:
+        print(f"Valora conformance: {run.verdict_line}", flush=True)
 

@@ -116,7 +116,9 @@ def test_no_outcome_is_skip_no_check_ran():
     assert entry["reason"] == "no check ran"
     assert entry["checks"] == []
     assert profile(report, "1.0.0")["skipped_required"] == ["VAL-AUTH-002"]
-    assert report["verdict"] == "fail"
+    assert profile(report, "1.0.0")["verdict"] == "incomplete"
+    assert report["verdict"] == "incomplete"
+    assert report["range"]["unjudged"][0] == {"version": "1.0.0", "requirements": ["VAL-AUTH-002"]}
 
 
 def test_versionless_outcome_applies_only_from_since_and_before_retired():
@@ -252,12 +254,15 @@ def test_absent_optional_capability_excuses_a_skipped_must():
     assert report["verdict"] == "pass"
 
 
-def test_skipped_must_for_another_reason_fails_the_profile():
+def test_skipped_must_for_another_reason_leaves_the_profile_incomplete():
     skip = outcome("VAL-RATE-001", "skip", reason="deadline reached")
     report = build(make_run([skip], without=("VAL-RATE-001",)))
     assert profile(report, "1.0.0")["skipped_required"] == ["VAL-RATE-001"]
     assert report["range"]["label"] == "none"
-    assert report["verdict"] == "fail"
+    assert report["range"]["first_failing"] is None
+    assert [u["version"] for u in report["range"]["unjudged"]] == ["1.0.0", "1.1.0", "1.2.0"]
+    assert report["compatibility"]["over_claim"] is False
+    assert report["verdict"] == "incomplete"
 
 
 def test_capability_absence_does_not_excuse_requirements_outside_the_capability():
@@ -316,12 +321,12 @@ def test_under_claim_is_noted_but_passes():
     assert report["verdict"] == "pass"
 
 
-def test_claim_above_every_evaluated_version_is_an_over_claim():
+def test_claim_above_every_evaluated_version_is_not_judged_an_over_claim():
     run = make_run([], target=declared("1.3.0"), target_version="1.2.0")
     report = build(run)
-    assert report["compatibility"]["over_claim"] is True
+    assert report["compatibility"]["over_claim"] is False  # nothing failed: unverified, not false
     assert "not evaluated" in report["compatibility"]["note"]
-    assert report["verdict"] == "fail"
+    assert report["verdict"] == "pass"
 
 
 def test_no_declaration_judges_the_highest_version():
@@ -335,21 +340,24 @@ def test_no_declaration_judges_the_highest_version():
 # -- verdict error ---------------------------------------------------------------------------------
 
 
-def test_unreachable_target_is_error():
+def test_unreachable_target_is_incomplete():
     run = make_run([], errors=["target unreachable: connection refused"])
     run["outcomes"] = [outcome(i, "error", reason="connection refused") for i in ALL_IDS]
     report = build(run)
-    assert report["verdict"] == "error"
-    assert report["verdict_reasons"] == ["harness error: target unreachable: connection refused"]
+    assert report["verdict"] == "incomplete"
+    assert report["verdict_reasons"][-1] == "harness error: target unreachable: connection refused"
     assert report["range"]["label"] == "none"
+    assert report["range"]["first_failing"] is None
+    assert report["compatibility"]["over_claim"] is False
     valid(report)
 
 
-def test_harness_error_with_some_passes_is_judged_normally():
+def test_harness_error_with_some_passes_is_incomplete():
     skip = outcome("VAL-INV-003", "skip", "1.2.0", reason="deadline hit")
     run = make_run([skip], without=("VAL-INV-003",), errors=["deadline hit after 600 s"])
     report = build(run)
-    assert report["verdict"] == "fail"
+    assert report["verdict"] == "incomplete"
+    assert report["range"]["label"] == "1.0.0 – 1.1.x"
     assert report["errors"] == ["deadline hit after 600 s"]
 
 
@@ -425,3 +433,32 @@ def test_secret_headers_are_redacted_in_the_report():
     report = build(run)
     assert canary not in json.dumps(report)
     assert report["failures"][0]["request"]["headers"]["Authorization"] == "[REDACTED]"
+
+
+def test_key_placeholders_survive_so_reproductions_run():
+    run = json.loads((FIXTURES / "run.json").read_text(encoding="utf-8"))
+    run["failures"][0]["request"]["headers"]["Authorization"] = "Bearer $VALORA_API_KEY_B"
+    curl = 'curl -sS -X GET http://x/v1/invoices -H "Authorization: Bearer $VALORA_API_KEY"'
+    run["failures"][0]["reproduction"] = curl
+    report = build(run)
+    assert report["failures"][0]["request"]["headers"]["Authorization"] == "Bearer $VALORA_API_KEY_B"
+    assert report["failures"][0]["reproduction"] == curl
+
+
+def test_error_is_never_charged_to_the_server():
+    """A harness error at the claimed version makes it unjudged: no fail, no over-claim."""
+    err = outcome("VAL-INV-003", "error", "1.2.0", reason="harness error: KeyError")
+    report = build(make_run([err], without=("VAL-INV-003",), target=declared("1.2.0")))
+    assert profile(report, "1.2.0")["verdict"] == "incomplete"
+    assert profile(report, "1.2.0")["errored"] == ["VAL-INV-003"]
+    assert report["range"]["label"] == "1.0.0 – 1.1.x"
+    assert report["range"]["unjudged"] == [{"version": "1.2.0", "requirements": ["VAL-INV-003"]}]
+    assert report["compatibility"]["over_claim"] is False
+    assert report["verdict"] == "incomplete"
+
+
+def test_a_failure_beside_an_error_still_fails():
+    outcomes = [outcome("VAL-INV-003", "error", "1.2.0"), outcome("VAL-AUTH-002", "fail")]
+    report = build(make_run(outcomes, without=("VAL-INV-003", "VAL-AUTH-002")))
+    assert report["verdict"] == "fail"
+    assert any("could not be fully judged" in r for r in report["verdict_reasons"])

@@ -13,7 +13,7 @@ from conformance._report._profile_eval import evaluate_profile, profile_from_cat
 from conformance._report._range import compare_claim, compatible_range
 from conformance._report._redact import redact_report
 from conformance._report._schema import schema_version, validate_report
-from conformance._report._statuses import ERROR, FAIL, NOT_APPLICABLE, PASS, STATUSES, WAIVED
+from conformance._report._statuses import FAIL, INCOMPLETE, NOT_APPLICABLE, PASS, STATUSES, WAIVED
 from conformance._report._waivers import sort_waivers
 
 # version -> requirement id -> (status after waivers, reasons)
@@ -70,7 +70,7 @@ def build_report(
     by_id = {e["id"]: e for e in entries}
     failures = [_failure_entry(i, f, by_id, active) for i, f in enumerate(raw_failures)]
     errors = [str(e) for e in run.get("errors") or []]
-    verdict, verdict_reasons = _verdict(grid, errors, results.get(judged or ""), judged, comparison)
+    verdict, verdict_reasons = _verdict(errors, results.get(judged or ""), judged, comparison)
     budget = run.get("budget")
     judged_profile = results.get(judged or "")
 
@@ -236,28 +236,31 @@ def _counts(entries: list[Mapping[str, Any]]) -> dict[str, int]:
 
 
 def _verdict(
-    grid: Grid,
     errors: list[str],
     judged_result: Mapping[str, Any] | None,
     judged: str | None,
     comparison: Mapping[str, Any],
 ) -> tuple[str, list[str]]:
-    any_pass = any(cell.status == PASS for cells in grid.values() for cell in cells.values())
-    if errors and not any_pass:
-        return ERROR, [f"harness error: {e}" for e in errors]
-    reasons: list[str] = []
+    """fail only on what the server did; incomplete when anything could not be judged."""
+    failed: list[str] = []
+    unjudged: list[str] = []
     if judged is None:
-        reasons.append("no spec version was evaluated")
+        unjudged.append("no spec version was evaluated")
     elif judged_result is None:
-        reasons.append(f"spec {judged} was not evaluated")
-    elif judged_result["verdict"] != PASS:
-        failing, skipped = judged_result["failing"], judged_result["skipped_required"]
-        reasons.append(
-            f"profile {judged} not passed: {len(failing)} MUST requirement(s) failing, {len(skipped)} skipped"
-        )
+        unjudged.append(f"spec {judged} was not evaluated")
+    elif judged_result["verdict"] == FAIL:
+        failed.append(f"profile {judged} not passed: {len(judged_result['failing'])} MUST "
+                      "requirement(s) failing")
     if comparison["over_claim"]:
-        reasons.append(f"over-claim: {comparison['note']}")
-    return (FAIL, reasons) if reasons else (PASS, [])
+        failed.append(f"over-claim: {comparison['note']}")
+    if judged_result is not None and (judged_result["skipped_required"] or judged_result["errored"]):
+        skipped, errored = judged_result["skipped_required"], judged_result["errored"]
+        unjudged.append(f"profile {judged} could not be fully judged: {len(skipped)} MUST requirement(s) "
+                        f"not evaluated, {len(errored)} with a harness error")
+    unjudged += [f"harness error: {e}" for e in errors]
+    if failed:
+        return FAIL, failed + unjudged
+    return (INCOMPLETE, unjudged) if unjudged else (PASS, [])
 
 
 def _certification(

@@ -72,9 +72,10 @@ def _testcase(suite: ET.Element, entry: Mapping[str, Any], report: Mapping[str, 
     status, reason = entry["status"], entry["reason"]
     if status in (FAIL, ERROR):
         tag = "failure" if status == FAIL else "error"
-        element = ET.SubElement(
-            case, tag, {"message": _text(_first_line(reason) or status), "type": entry["level"]}
-        )
+        message = _first_line(reason) or status
+        if status == ERROR:
+            message = f"harness error, not a verdict on the server: {message}"
+        element = ET.SubElement(case, tag, {"message": _text(message), "type": entry["level"]})
         element.text = _text(_failure_details(entry, report))
     elif status == SKIP:
         ET.SubElement(case, "skipped", {"message": _text(reason)})

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conformance._report import _semver
-from conformance._report._statuses import ERROR, FAIL, PASS, SKIP, STATUSES, WAIVED
+from conformance._report._statuses import ERROR, FAIL, INCOMPLETE, PASS, SKIP, STATUSES, WAIVED
 
 # A skip excuses a MUST only when its reason says the optional capability is absent,
 # e.g. "capability absent: rate_limiting". Any of these words counts as "absent".
@@ -29,6 +29,7 @@ def evaluate_profile(profile: Mapping[str, Any], statuses: Statuses) -> dict[str
         "counts": {"must": _zero_counts(), "should": _zero_counts()},
         "failing": [],
         "skipped_required": [],
+        "errored": [],
         "waived": [],
         "should_failing": [],
         "absent_capabilities": [],
@@ -38,8 +39,10 @@ def evaluate_profile(profile: Mapping[str, Any], statuses: Statuses) -> dict[str
         result["counts"]["must"][status] += 1
         if status == WAIVED:
             result["waived"].append(req_id)
-        elif status in (FAIL, ERROR):
+        elif status == FAIL:
             result["failing"].append(req_id)
+        elif status == ERROR:
+            result["errored"].append(req_id)
         elif status == SKIP:
             absent = _absent_capability(capabilities.get(req_id, []), reasons)
             if absent is None:
@@ -51,10 +54,12 @@ def evaluate_profile(profile: Mapping[str, Any], statuses: Statuses) -> dict[str
         result["counts"]["should"][status] += 1
         if status == WAIVED:
             result["waived"].append(req_id)
-        elif status in (FAIL, ERROR):
+        elif status == FAIL:
             result["should_failing"].append(req_id)
-    if result["failing"] or result["skipped_required"]:
+    if result["failing"]:
         result["verdict"] = FAIL
+    elif result["skipped_required"] or result["errored"]:
+        result["verdict"] = INCOMPLETE
     return result
 
 

@@ -6,26 +6,34 @@ from collections.abc import Mapping
 from typing import Any
 
 from conformance._report import _semver
-from conformance._report._statuses import PASS
+from conformance._report._statuses import FAIL, INCOMPLETE, PASS
 
 ProfileResults = Mapping[str, Mapping[str, Any]]  # version -> evaluated profile
 
 
 def compatible_range(results: ProfileResults) -> dict[str, Any]:
-    """The contiguous run of passing profiles, starting at the lowest evaluated version."""
+    """The contiguous run of passing profiles, starting at the lowest evaluated version.
+
+    Only pass and fail decide it: the run stops at the first version that is not passed, and a
+    version that could not be judged (incomplete) is listed as such, never counted as failed.
+    """
     passing: list[str] = []
     first_failing: dict[str, Any] | None = None
+    unjudged: list[dict[str, Any]] = []
     for version in _semver.sort_versions(list(results)):
         result = results[version]
-        if result["verdict"] != PASS:
-            first_failing = {"version": version, "requirements": _not_passed(result)}
-            break
-        passing.append(version)
+        if result["verdict"] == PASS and not (first_failing or unjudged):
+            passing.append(version)
+        elif result["verdict"] == FAIL and first_failing is None:
+            first_failing = {"version": version, "requirements": list(result["failing"])}
+        elif result["verdict"] == INCOMPLETE:
+            unjudged.append({"version": version, "requirements": _unevaluated(result)})
     measured = {"min": passing[0], "max": passing[-1]} if passing else None
     return {
         "measured": measured,
         "label": _semver.range_label(passing[0] if passing else None, passing[-1] if passing else None),
         "first_failing": first_failing,
+        "unjudged": unjudged,
     }
 
 
@@ -50,21 +58,26 @@ def compare_claim(
         comparison["note"] = "the target declares no spec version"
         return comparison
     top = _semver.parse(claimed["max"])[:2]
-    if measured is None or top > _semver.parse(measured["max"])[:2]:
-        comparison["over_claim"] = True
-        floor = _semver.parse(measured["max"])[:2] if measured else (-1, -1)
+    floor = _semver.parse(measured["max"])[:2] if measured else (-1, -1)
+    if top > floor:
+        above = [v for v in _semver.sort_versions(list(results)) if floor < _semver.parse(v)[:2] <= top]
         failing: list[str] = []
-        covered = False
-        for version in _semver.sort_versions(list(results)):
-            if floor < _semver.parse(version)[:2] <= top:
-                covered = True
-                failing += [r for r in _not_passed(results[version]) if r not in failing]
-        comparison["failing_requirements"] = failing
+        for version in above:
+            failing += [r for r in results[version]["failing"] if r not in failing]
         shown = _semver.range_label(measured["min"], measured["max"]) if measured else "none"
-        comparison["note"] = f"declares {claimed['max']} but the measured range is {shown}"
-        if not covered:
-            comparison["note"] += "; the claimed version was not evaluated"
-    elif top < _semver.parse(measured["max"])[:2]:
+        comparison["failing_requirements"] = failing
+        # An over-claim is a statement about the server, so only failures make one; a claimed
+        # version that could not be judged leaves the claim unverified.
+        comparison["over_claim"] = bool(failing)
+        if failing:
+            comparison["note"] = f"declares {claimed['max']} but the measured range is {shown}"
+        elif above:
+            comparison["note"] = (f"declares {claimed['max']}; not verified: the measured range is "
+                                  f"{shown} and {', '.join(above)} could not be fully judged")
+        else:
+            comparison["note"] = (f"declares {claimed['max']} but the measured range is {shown}; "
+                                  "the claimed version was not evaluated")
+    elif measured is not None and top < _semver.parse(measured["max"])[:2]:
         comparison["under_claim"] = True
         comparison["note"] = f"declares {claimed['max']} but passes up to {measured['max']}"
     else:
@@ -72,8 +85,8 @@ def compare_claim(
     return comparison
 
 
-def _not_passed(result: Mapping[str, Any]) -> list[str]:
-    return list(result["failing"]) + list(result["skipped_required"])
+def _unevaluated(result: Mapping[str, Any]) -> list[str]:
+    return list(result["skipped_required"]) + list(result["errored"])
 
 
 def _claimed_range(declared: Mapping[str, Any] | None, warnings: list[str]) -> dict[str, str] | None:

@@ -48,10 +48,16 @@ def _redact_value(name: Any, value: Any, secrets: set[str]) -> Any:
     if str(name).lower() not in SECRET_HEADERS:
         return value
     text = str(value)
+    if _is_placeholder(text.split(" ", 1)[-1]):
+        return value  # `Bearer $VALORA_API_KEY` is what makes a reproduction runnable
     for candidate in (text, text.split(" ", 1)[-1]):
         if len(candidate) >= _MIN_SECRET_LEN and not candidate.startswith(("$", "[")):
             secrets.add(candidate)
     return REDACTED
+
+
+def _is_placeholder(credential: str) -> bool:
+    return credential.startswith("$") and credential[1:].replace("_", "").isalnum()
 
 
 def _scrub(value: Any, secrets: list[str]) -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 from conformance._report._badge import badge_eligible
 from conformance._report._statuses import ERROR, FAIL
 
-_ICONS = {"pass": "✅", "fail": "❌", "error": "⚠️"}
+_ICONS = {"pass": "✅", "fail": "❌", "error": "⚠️", "incomplete": "⚠️"}
 _MAX_ROWS = 100  # GitHub caps a job summary at 1 MiB; report.html has everything
 
 
@@ -18,6 +18,9 @@ def render_summary(report: Mapping[str, Any]) -> str:
     lines.append(f"## {_ICONS.get(verdict, '')} Valora conformance: {verdict.upper()}")
     lines.append("")
     lines += _target_lines(report)
+    if report["verdict"] == "incomplete":
+        lines += ["", "Nothing failed, but not everything could be judged: this is **not a verdict on the "
+                  "server**. Fix what is listed below and run again."]
     if report["verdict_reasons"]:
         lines.append("")
         lines += [f"- {_inline(reason)}" for reason in report["verdict_reasons"]]
@@ -55,6 +58,9 @@ def _target_lines(report: Mapping[str, Any]) -> list[str]:
     if comparison["over_claim"] and comparison["failing_requirements"]:
         failing = _ids(comparison["failing_requirements"], 20)
         lines.append(f"**Not passing in the claimed version:** {failing}")
+    for unjudged in report["range"]["unjudged"]:
+        lines.append(f"**Could not be judged:** {unjudged['version']} "
+                     f"(not evaluated: {_ids(unjudged['requirements'], 20)})")
     if target.get("discovery_error"):
         lines.append(f"**Discovery error:** {_inline(target['discovery_error'])}")
     return [line + "  " for line in lines]  # two trailing spaces: markdown line break
@@ -71,7 +77,7 @@ def _counts_table(counts: Mapping[str, int]) -> list[str]:
 
 def _profiles_table(profiles: list[Mapping[str, Any]]) -> list[str]:
     rows = [
-        "| version | verdict | MUST passed | failing | skipped (required) | waived | absent (optional) |",
+        "| version | verdict | MUST passed | failing | not evaluated (required) | waived | absent (optional) |",
         "|---|---|---:|---|---|---|---|",
     ]
     for p in profiles:
@@ -79,7 +85,7 @@ def _profiles_table(profiles: list[Mapping[str, Any]]) -> list[str]:
         total = sum(must.values())
         rows.append(
             f"| {p['version']} | {_ICONS.get(p['verdict'], '')} {p['verdict']} "
-            f"| {must['pass']}/{total} | {_ids(p['failing'])} | {_ids(p['skipped_required'])} "
+            f"| {must['pass']}/{total} | {_ids(p['failing'])} | {_ids(p['skipped_required'] + p['errored'])} "
             f"| {_ids(p['waived'])} | {', '.join(p['absent_capabilities']) or '–'} |"
         )
     if not profiles:
