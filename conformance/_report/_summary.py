@@ -77,7 +77,8 @@ def _counts_table(counts: Mapping[str, int]) -> list[str]:
 
 def _profiles_table(profiles: list[Mapping[str, Any]]) -> list[str]:
     rows = [
-        "| version | verdict | MUST passed | failing | not evaluated (required) | waived | absent (optional) |",
+        "| version | verdict | MUST passed | failing | not evaluated (required) | waived "
+        "| absent (optional) |",
         "|---|---|---:|---|---|---|---|",
     ]
     for p in profiles:

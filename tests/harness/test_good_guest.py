@@ -62,7 +62,8 @@ def test_max_rps_is_respected_and_created_data_carries_the_run_prefix(tmp_path: 
                            base_url=server.url)
         created = {(c, item["id"]): item for key in (KEYS["api_key"], KEYS["api_key_b"])
                    for c in COLLECTIONS for item in _list_all(server.url, key, c)}
-    assert result.exit_code in (0, 1) and "Traceback" not in result.stdout + result.stderr
+    # a selection or --read-only judges only part of the profile: incomplete (3), never fail
+    assert result.exit_code == 3 and "Traceback" not in result.stdout + result.stderr, result.stdout[-2000:]
     assert result.status("VAL-SUB-002") == "pass"
     seen = app.requests()
     assert len(seen) > 2 * max_rps, len(seen)  # enough traffic for full one-second windows
@@ -91,7 +92,8 @@ def test_backs_off_on_429(tmp_path: Path) -> None:
     with h.AsgiServer(app) as server:
         result = run_suite(tmp_path / "report", "-k",
                            "test_created_resources or test_customer_deletion", base_url=server.url)
-    assert result.exit_code in (0, 1) and "Traceback" not in result.stdout + result.stderr
+    # a selection or --read-only judges only part of the profile: incomplete (3), never fail
+    assert result.exit_code == 3 and "Traceback" not in result.stdout + result.stderr, result.stdout[-2000:]
     seen = app.requests()
     throttled = [i for i, s in enumerate(seen) if s.status == 429]
     assert throttled, "the rate limit was never reached; the test proves nothing"
@@ -110,7 +112,8 @@ def test_read_only_sends_no_writes_and_skips_the_checks_that_need_them(tmp_path:
     app = h.Recording(h.reference_app())
     with h.AsgiServer(app) as server:
         result = run_suite(tmp_path / "report", "--read-only", base_url=server.url)
-    assert result.exit_code in (0, 1) and "Traceback" not in result.stdout + result.stderr
+    # a selection or --read-only judges only part of the profile: incomplete (3), never fail
+    assert result.exit_code == 3 and "Traceback" not in result.stdout + result.stderr, result.stdout[-2000:]
     methods = Counter(s.method for s in app.requests())
     assert methods["GET"] > 0
     assert not {"POST", "PATCH", "DELETE"} & set(methods), methods  # the API's write methods

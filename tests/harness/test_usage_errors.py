@@ -125,3 +125,62 @@ def test_ca_bundle_that_is_not_a_certificate(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not a usable PEM certificate bundle"):
         read_settings(_Config(base_url="https://127.0.0.1:9", api_key="vk_test_key_1",  # type: ignore[arg-type]
                               report_dir=str(tmp_path), ca_bundle=str(bundle)), ["1.2.0"])
+
+
+# Key mistakes are the user's, not the server's: said as one line before any check runs.
+
+@pytest.mark.parametrize(("same", "named"), [
+    (("api_key", "api_key_b"), "--api-key (admin, organization A) and --api-key-b"),
+    (("api_key", "read_only_key"), "--api-key (admin, organization A) and --read-only-key"),
+    (("api_key_b", "read_only_key"), "--api-key-b (organization B) and --read-only-key"),
+])
+def test_equal_keys_are_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     same: tuple[str, str], named: str) -> None:
+    for name in [n for n in os.environ if n.startswith("VALORA_")]:
+        monkeypatch.delenv(name)
+    options = {"api_key": "vk_test_key_1", "api_key_b": "vk_test_key_2",
+               "read_only_key": "vk_test_key_3", "report_dir": str(tmp_path)}
+    options[same[1]] = options[same[0]]
+    with pytest.raises(UsageError) as caught:
+        read_settings(_Config(**options), ["1.2.0"])  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert named in message and "same key" in message, message
+    assert "vk_test_key" not in message  # a key is never echoed
+
+
+def test_a_read_only_key_as_the_admin_key_is_a_usage_error(tmp_path: Path) -> None:
+    from harness_suite import KEY_TRIPLES, KEYS
+
+    import reference
+
+    app = reference.create_app(keys=KEY_TRIPLES, spec_version="1.2.0")
+    try:
+        with reference.serve_in_thread(app) as url:
+            keys = {"api_key": KEYS["read_only_key"], "api_key_b": KEYS["api_key_b"]}
+            message = _message(run_suite(tmp_path / "report", base_url=url, keys=keys))
+    finally:
+        app.close()
+    assert "--api-key is refused for writes" in message and "admin key" in message, message
+    assert KEYS["read_only_key"] not in message
+
+
+def test_missing_optional_keys_are_said_once_and_leave_the_verdict_incomplete(tmp_path: Path) -> None:
+    from harness_suite import KEY_TRIPLES, KEYS
+
+    import reference
+
+    app = reference.create_app(keys=KEY_TRIPLES, spec_version="1.2.0")
+    try:
+        with reference.serve_in_thread(app) as url:
+            result = run_suite(tmp_path / "report", "-k", "test_security", base_url=url,
+                               keys={"api_key": KEYS["api_key"]})
+    finally:
+        app.close()
+    assert result.exit_code == 3, result.stdout[-3000:]
+    for option in ("--api-key-b", "--read-only-key"):
+        assert result.stdout.count(f"no {option}") == 1, result.stdout[-3000:]
+    report = result.report
+    assert report["verdict"] == "incomplete" and not result.failing()
+    assert report["range"]["first_failing"] is None and not report["compatibility"]["over_claim"]
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("Valora conformance: verdict INCOMPLETE") and "exit 3" in last, last
