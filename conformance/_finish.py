@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from conformance._run import Run
 
 
-# Exit codes of a conformance run (pytest's own usage errors keep pytest's code 4).
-EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+# Exit codes of a conformance run (pytest's own argument errors keep pytest's code 4).
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_UNREACHABLE = 0, 1, 2, 3, 6
 _EXIT = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "incomplete": EXIT_INCOMPLETE}
 
 

@@ -25,50 +25,67 @@ BUDGETS: dict[str, dict[str, int]] = {
     "thorough": {"examples": 60, "pages": 8},
 }
 
-# (option, env var, type, default, help)
-OPTIONS: list[tuple[str, str, type, Any, str]] = [
-    ("--base-url", "VALORA_BASE_URL", str, None,
+# (option, env var, type, default, metavar, help)
+OPTIONS: list[tuple[str, str, type, Any, str, str]] = [
+    ("--base-url", "VALORA_BASE_URL", str, None, "URL",
      "Target server, e.g. https://billing.example.com (without /v1). Default: the embedded "
      "reference implementation."),
-    ("--api-key", "VALORA_API_KEY", str, None, "Admin API key of organization A."),
-    ("--api-key-b", "VALORA_API_KEY_B", str, None,
+    ("--api-key", "VALORA_API_KEY", str, None, "KEY", "Admin API key of organization A."),
+    ("--api-key-b", "VALORA_API_KEY_B", str, None, "KEY",
      "Admin API key of organization B, for tenant-isolation checks."),
-    ("--read-only-key", "VALORA_READ_ONLY_KEY", str, None,
+    ("--read-only-key", "VALORA_READ_ONLY_KEY", str, None, "KEY",
      "read_only API key of organization A, for role checks."),
-    ("--spec-version", "VALORA_SPEC_VERSION", str, None,
+    ("--spec-version", "VALORA_SPEC_VERSION", str, None, "VERSION",
      "Spec version the verdict is judged against (default: the version the target declares)."),
-    ("--evaluate", "VALORA_EVALUATE", str, None,
+    ("--evaluate", "VALORA_EVALUATE", str, None, "VERSIONS",
      "Comma-separated spec versions whose profiles to evaluate (default: every version of the "
      "major); checks needed by none of them are skipped."),
-    ("--budget", "VALORA_BUDGET", str, "standard", "quick | standard | thorough (certification)."),
-    ("--seed", "VALORA_SEED", int, None, "Seed for data generation; the same seed, the same run."),
-    ("--max-rps", "VALORA_MAX_RPS", float, 0.0, "Maximum requests per second (0 = unlimited)."),
-    ("--request-timeout", "VALORA_REQUEST_TIMEOUT", float, 10.0, "Seconds allowed per request."),
-    ("--deadline", "VALORA_DEADLINE", float, 900.0, "Seconds allowed for the whole run."),
-    ("--report-dir", "VALORA_REPORT_DIR", str, None,
+    ("--budget", "VALORA_BUDGET", str, "standard", "BUDGET",
+     "quick | standard | thorough (certification)."),
+    ("--seed", "VALORA_SEED", int, None, "N", "Seed for data generation; the same seed, the same run."),
+    ("--max-rps", "VALORA_MAX_RPS", float, 0.0, "N", "Maximum requests per second (0 = unlimited)."),
+    ("--request-timeout", "VALORA_REQUEST_TIMEOUT", float, 10.0, "SECONDS",
+     "Seconds allowed per request."),
+    ("--deadline", "VALORA_DEADLINE", float, 900.0, "SECONDS", "Seconds allowed for the whole run."),
+    ("--report-dir", "VALORA_REPORT_DIR", str, None, "PATH",
      "Where to write the report (default reports/out/<timestamp>/)."),
-    ("--baseline", "VALORA_BASELINE", str, None, "A previous report.json to compare with."),
-    ("--fail-on", "VALORA_FAIL_ON", str, "any",
+    ("--baseline", "VALORA_BASELINE", str, None, "PATH", "A previous report.json to compare with."),
+    ("--fail-on", "VALORA_FAIL_ON", str, "any", "any|regression",
      "any: exit 1 when the target fails; regression: only on new failures against --baseline."),
-    ("--waivers", "VALORA_WAIVERS", str, None, "YAML file of waived requirements."),
-    ("--sign-key", "VALORA_SIGN_KEY", str, None, "Ed25519 private key (PEM) to sign the report."),
-    ("--ca-bundle", "VALORA_CA_BUNDLE", str, None, "CA bundle to trust for an https target."),
+    ("--waivers", "VALORA_WAIVERS", str, None, "PATH", "YAML file of waived requirements."),
+    ("--sign-key", "VALORA_SIGN_KEY", str, None, "PATH",
+     "Path of an Ed25519 private key (PEM file) to sign the report with."),
+    ("--ca-bundle", "VALORA_CA_BUNDLE", str, None, "PATH", "CA bundle to trust for an https target."),
 ]
 FLAGS: list[tuple[str, str, str]] = [
     ("--read-only", "VALORA_READ_ONLY",
      "Production-safe mode: only GET requests; checks that need writes are skipped."),
 ]
+# pytest-base-url (pulled in by pytest-playwright, among others) defines --base-url too: reuse it.
+SHARED_OPTIONS = {"--base-url": "base_url"}
 
 
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("valora", "Valora conformance")
-    for name, env, _kind, _default, help_text in OPTIONS:
+    for name, env, _kind, _default, metavar, help_text in OPTIONS:
         # Read as text and converted in read_settings: argparse's own conversion error would end
         # the run with pytest's exit code 4 and its usage text instead of our one line and 2.
-        group.addoption(name, dest=_dest(name), default=None, help=f"{help_text} [env {env}]")
+        try:
+            group.addoption(name, dest=_dest(name), default=None, metavar=metavar,
+                            help=f"{help_text} [env {env}]")
+        except ValueError:  # defined by another plugin; read through its dest
+            if name not in SHARED_OPTIONS:
+                raise
     for name, env, help_text in FLAGS:
         group.addoption(name, dest=_dest(name), action="store_true", default=False,
                         help=f"{help_text} [env {env}=1]")
+
+
+def _option(config: pytest.Config, name: str) -> Any:
+    value = config.getoption(_dest(name), default=None)
+    if value is None and name in SHARED_OPTIONS:
+        value = config.getoption(SHARED_OPTIONS[name], default=None)
+    return value
 
 
 def _dest(name: str) -> str:
@@ -122,8 +139,8 @@ class Settings:
 
 def read_settings(config: pytest.Config, known_versions: list[str]) -> Settings:
     values: dict[str, Any] = {}
-    for name, env, kind, default, _help in OPTIONS:
-        value = config.getoption(_dest(name))
+    for name, env, kind, default, _metavar, _help in OPTIONS:
+        value = _option(config, name)
         source = name
         if value is None and os.environ.get(env):
             value, source = os.environ[env], env
@@ -170,9 +187,14 @@ def read_settings(config: pytest.Config, known_versions: list[str]) -> Settings:
     paths: dict[str, Path | None] = {}
     for name in ("baseline", "waivers", "sign_key", "ca_bundle"):
         raw = values[name]
+        option = f"--{name.replace('_', '-')}"
+        if raw and ("-----BEGIN" in raw or "\n" in raw or len(raw) > 4096):
+            # key text where a path belongs: say so without repeating a line of it
+            raise UsageError(f"{option} takes the path of a PEM file, not its contents "
+                             "(the value given is not shown)")
         paths[name] = Path(raw) if raw else None
         if raw and not Path(raw).is_file():
-            raise UsageError(f"--{name.replace('_', '-')} {raw}: no such file")
+            raise UsageError(f"{option} {raw}: no such file")
     if paths["ca_bundle"] is not None:
         _check_ca_bundle(paths["ca_bundle"])
     report_dir = _report_dir(values["report_dir"])

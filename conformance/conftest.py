@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from collections.abc import Generator, Iterator
+from typing import Any, TextIO
 
 import hypothesis
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from conformance._catalogue import Catalogue, version_key
 from conformance._cleanup import cleanup
 from conformance._factory import Factory
+from conformance._finish import EXIT_UNREACHABLE, EXIT_USAGE
 from conformance._http import Client, DeadlineExceeded, TargetError
 from conformance._recorder import Check, CheckFailed
 from conformance._run import Run
@@ -26,14 +28,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
-def _usage_error(config: pytest.Config, message: str) -> None:
-    sys.stderr.write(f"valora conformance: error: {message}\n")
-    # pytest follows with "Exit: <reason>" and the terminal reporter with a "! ... !" banner;
-    # without the reporter and with a bare reason, the message is said once
+def _usage_error(config: pytest.Config, message: str, *, prefix: str = "error",
+                 code: int = EXIT_USAGE) -> None:
+    sys.stderr.write(f"valora conformance: {prefix}: {message}\n")
+    # pytest follows with "Exit: <reason>" on stderr and the terminal reporter with a "! ... !"
+    # banner: without the reporter and without that line, the message is said once
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         config.pluginmanager.unregister(reporter)
-    pytest.exit("usage error", returncode=2)
+    sys.stderr = _WithoutExitLine(sys.stderr)
+    pytest.exit(prefix, returncode=code)
+
+
+class _WithoutExitLine:
+    """stderr, less the one "Exit: ..." line pytest writes after pytest.exit()."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if text.startswith("Exit: "):
+            sys.stderr = self._stream  # said nothing; the next writer is pytest's own again
+            return len(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 @pytest.hookimpl(trylast=True)
@@ -75,7 +95,9 @@ def pytest_configure(config: pytest.Config) -> None:
                   "can be at best INCOMPLETE)", flush=True)
     if run.fatal and "unreachable" in run.fatal:
         _finish(config, run)
-        _usage_error(config, f"{settings.base_url}: {run.fatal}")
+        reason = run.fatal.removeprefix("target unreachable: ")
+        _usage_error(config, f"{settings.base_url}: {reason} (the report says so too)",
+                     prefix="target unreachable", code=EXIT_UNREACHABLE)
 
 
 def _stop_on_sigterm() -> None:

@@ -36,11 +36,13 @@ def _message(result: SuiteResult) -> str:
     return lines[0].removeprefix(PREFIX)
 
 
-def test_unreachable_url(tmp_path: Path) -> None:
+def test_unreachable_url_has_its_own_wording_and_exit_code(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{_closed_port()}"
     result = run_suite(tmp_path / "report", "--request-timeout", "2", base_url=url)
-    message = _message(result)
-    assert "target unreachable" in message and "Connection refused" in message, message
+    assert result.exit_code == 6, result.stdout[-2000:] + result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("valora conformance:")]
+    assert len(lines) == 1 and lines[0].startswith("valora conformance: target unreachable: "), lines
+    assert "Connection refused" in lines[0] and "Traceback" not in result.stdout + result.stderr
     assert (tmp_path / "report" / "report.json").is_file()  # the attempt is still on record
 
 
@@ -82,8 +84,8 @@ class _Config:
     def __init__(self, **options: Any) -> None:
         self.options = {f"valora_{name}": value for name, value in options.items()}
 
-    def getoption(self, dest: str) -> Any:
-        return self.options.get(dest)
+    def getoption(self, dest: str, default: Any = None) -> Any:
+        return self.options.get(dest, default)
 
 
 @pytest.mark.parametrize(("options", "expected"), [
@@ -100,6 +102,8 @@ class _Config:
     ({"budget": "huge"}, "--budget must be one of"),
     ({"api_key_b": "short"}, "--api-key-b is 5 characters long"),
     ({"waivers": "/nonexistent/waivers.yaml"}, "no such file"),
+    ({"sign_key": "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA\n-----END PRIVATE KEY-----"},
+     "takes the path of a PEM file, not its contents"),
 ])
 def test_bad_options_are_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                       options: dict[str, str], expected: str) -> None:
@@ -110,6 +114,7 @@ def test_bad_options_are_usage_errors(tmp_path: Path, monkeypatch: pytest.Monkey
         read_settings(_Config(**options), ["1.0.0", "1.1.0", "1.2.0"])  # type: ignore[arg-type]
     message = str(caught.value)
     assert expected in message and "\n" not in message, message
+    assert "MC4CAQAw" not in message  # key material is never echoed
 
 
 def test_bad_environment_values_are_usage_errors(tmp_path: Path,
@@ -184,3 +189,12 @@ def test_missing_optional_keys_are_said_once_and_leave_the_verdict_incomplete(tm
     assert report["range"]["first_failing"] is None and not report["compatibility"]["over_claim"]
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("Valora conformance: verdict INCOMPLETE") and "exit 3" in last, last
+
+
+def test_coexists_with_pytest_base_url(tmp_path: Path) -> None:
+    """pytest-base-url defines --base-url too; the harness reads the value through it."""
+    url = f"http://127.0.0.1:{_closed_port()}"
+    result = run_suite(tmp_path / "report", "-p", "pytest_base_url", "--request-timeout", "2",
+                       base_url=url)
+    assert result.exit_code == 6, result.stdout[-2000:] + result.stderr[-2000:]
+    assert f"target unreachable: {url}" in result.stderr
