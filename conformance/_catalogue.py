@@ -17,6 +17,7 @@ SPEC_DIR = ROOT / "spec"
 PROFILES_DIR = ROOT / "profiles"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ten times faster on the spec
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+_WORDING = ("description", "summary")
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -24,8 +25,31 @@ def version_key(version: str) -> tuple[int, ...]:
 
 
 def released_versions(spec_dir: Path = SPEC_DIR) -> list[str]:
+    """Every spec folder, patches included: each has a profile and is evaluated."""
     found = [p.parent.name for p in spec_dir.glob("*/openapi.yaml")]
     return sorted((v for v in found if v.count(".") == 2), key=version_key)
+
+
+def minor_line(version: str) -> tuple[int, ...]:
+    """`"1.2.1"` -> `(1, 2)`: a PATCH release only clarifies the text of its minor line."""
+    return version_key(version)[:2]
+
+
+def judged_version(declared: str | None, known: list[str]) -> str:
+    """The version to judge a target declaring `declared` against.
+
+    A known version is judged as itself. An unknown patch of a known minor line (a server
+    declaring 1.2.7 to a harness that knows 1.2.1) is judged against the newest patch of that
+    line; anything else against the newest version this harness knows.
+    """
+    if declared in known:
+        return declared
+    try:
+        line = minor_line(declared) if isinstance(declared, str) else None
+    except ValueError:
+        line = None
+    same_line = [v for v in known if minor_line(v) == line]
+    return (same_line or known)[-1]
 
 
 def _deref(node: Any, root: dict, seen: tuple[str, ...] = ()) -> Any:
@@ -37,7 +61,10 @@ def _deref(node: Any, root: dict, seen: tuple[str, ...] = ()) -> Any:
             for part in target[2:].split("/"):
                 resolved = resolved[part]
             return _deref(resolved, root, (*seen, target))
-        return {k: _deref(v, root, seen) for k, v in node.items() if k not in ("example", "examples")}
+        # Wording (descriptions, summaries, examples) does not change what an operation accepts:
+        # a PATCH release that only sharpens the text leaves its operations "defined the same way".
+        return {k: _deref(v, root, seen) for k, v in node.items()
+                if k not in ("example", "examples") and not (k in _WORDING and isinstance(v, str))}
     if isinstance(node, list):
         return [_deref(v, root, seen) for v in node]
     return node

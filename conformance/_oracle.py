@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
 from typing import Any
 
 WINDOWS = {"HOUR": timedelta(hours=1), "DAY": timedelta(days=1)}
 TWELVE_PLACES = Decimal("1e-12")
+# Exact for every value the harness sends (the default context keeps only 28 digits).
+_WIDE = Context(prec=120, rounding=ROUND_HALF_EVEN)
+MAX_WINDOWS = 1000  # rows one usage query may return (VAL-METER-005)
+# The spec's decimal grammar (VAL-MONEY-002, VAL-METER-006); ASCII digits only, no exponent or spaces.
+DECIMAL_GRAMMAR = re.compile(r"-?[0-9]+(\.[0-9]{1,12})?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -23,18 +29,42 @@ class Event:
 
 
 def numeric(value: Any) -> Decimal | None:
-    """The value as a meter reads it: numbers and decimal strings count, anything else not."""
+    """The value as a meter reads it (VAL-METER-006): a JSON number, or a string matching the
+    decimal grammar; anything else ('1e3', ' 2.5', '1_000', non-ASCII digits, booleans, null,
+    objects, arrays) is not numeric."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | float):
-        return Decimal(str(value))
-    if isinstance(value, str):
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        number = Decimal(repr(value))  # the JSON text Python sends for it
         return number if number.is_finite() else None
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, str) and DECIMAL_GRAMMAR.fullmatch(value):
+        return Decimal(value)
     return None
+
+
+def string_form(value: Any) -> str | None:
+    """A value's string form for UNIQUE_COUNT and group keys (VAL-METER-004, VAL-METER-009).
+
+    A string is its exact text, a number its plain decimal form (1, 1.0 and 1e0 are "1"), a
+    boolean "true"/"false"; null, objects and arrays have none (not counted, key null).
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    number = numeric(value) if isinstance(value, int | float | Decimal) else None
+    if number is None:
+        return None
+    return "0" if number.is_zero() else format(number.normalize(_WIDE), "f")
+
+
+def group_order(keys: Iterable[str | None]) -> list[str | None]:
+    """Group keys in ascending Unicode code point order, null last (VAL-METER-009)."""
+    return sorted(keys, key=lambda k: (k is None, k or ""))
 
 
 def deduplicate(events: Iterable[Event]) -> list[Event]:
@@ -53,20 +83,39 @@ def aggregate(aggregation: str, prop: str | None, events: Sequence[Event]) -> De
     if aggregation == "COUNT":
         return Decimal(len(events))
     if aggregation == "UNIQUE_COUNT":
-        return Decimal(len({_as_text(e.data.get(prop)) for e in events if prop in e.data}))
+        forms = {string_form(e.data.get(prop)) for e in events}
+        return Decimal(len(forms - {None}))
+    return _rounded(_numeric_aggregate(aggregation, prop, events))
+
+
+def _rounded(value: Decimal) -> Decimal:
+    """Usage values are exact, rounded once half-even to at most 12 places (VAL-METER-003)."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -12:
+        return _WIDE.quantize(value, TWELVE_PLACES)
+    return value
+
+
+def _sum(numbers: Iterable[Decimal]) -> Decimal:
+    total = Decimal(0)
+    for number in numbers:
+        total = _WIDE.add(total, number)
+    return total
+
+
+def _numeric_aggregate(aggregation: str, prop: str | None, events: Sequence[Event]) -> Decimal:
     values = [(e, v) for e in events if (v := numeric(e.data.get(prop))) is not None]
     if not values:
         return Decimal(0)
     numbers = [v for _, v in values]
     if aggregation == "SUM":
-        return sum(numbers, Decimal(0))
+        return _sum(numbers)
     if aggregation == "MAX":
         return max(numbers)
     if aggregation == "MIN":
         return min(numbers)
     if aggregation == "AVG":
-        mean = sum(numbers, Decimal(0)) / Decimal(len(numbers))
-        return mean.quantize(TWELVE_PLACES, rounding=ROUND_HALF_EVEN)
+        return _WIDE.divide(_sum(numbers), Decimal(len(numbers)))
     if aggregation == "LATEST":
         # greatest time; among equal times the last ingested
         best = None
@@ -77,15 +126,6 @@ def aggregate(aggregation: str, prop: str | None, events: Sequence[Event]) -> De
         assert best is not None
         return best[1]
     raise ValueError(f"unknown aggregation {aggregation}")
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = Decimal(str(value))
-        return format(number.normalize(), "f") if number == number.to_integral() else str(value)
-    return str(value)
 
 
 def select(events: Iterable[Event], *, customer: str, event_type: str, start: datetime,
@@ -108,7 +148,7 @@ def windows(start: datetime, end: datetime, size: str) -> list[tuple[datetime, d
 
 
 def round_minor(value: Decimal) -> int:
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    return int(_WIDE.quantize(value, Decimal(1)))
 
 
 def tiered_amount(mode: str, tiers: Sequence[dict[str, Any]], quantity: Decimal) -> Decimal:
@@ -132,6 +172,11 @@ def tiered_amount(mode: str, tiers: Sequence[dict[str, Any]], quantity: Decimal)
 
 
 def line_amount(price: dict[str, Any], quantity: Decimal) -> int:
+    with localcontext(_WIDE):  # exact: 120 digits hold every product the harness forms
+        return _line_amount(price, quantity)
+
+
+def _line_amount(price: dict[str, Any], quantity: Decimal) -> int:
     model = price["model"]
     if model == "flat":
         exact = Decimal(price["flat_amount"]) * quantity
@@ -140,6 +185,7 @@ def line_amount(price: dict[str, Any], quantity: Decimal) -> int:
     elif model == "tiered":
         exact = tiered_amount(price["tiers_mode"], price["tiers"], quantity)
     elif model == "package":
+        # no package for a quantity of 0 or less (VAL-PRICE-005)
         packages = math.ceil(quantity / Decimal(price["package_size"])) if quantity > 0 else 0
         exact = Decimal(packages) * Decimal(price["package_amount"])
     else:
@@ -148,7 +194,14 @@ def line_amount(price: dict[str, Any], quantity: Decimal) -> int:
 
 
 def discount(subtotal: int, percent_off: str) -> int:
-    return round_minor(Decimal(subtotal) * Decimal(percent_off) / Decimal(100))
+    """max(0, round_half_even(percent_off / 100 × subtotal)) (VAL-COUPON-003)."""
+    return max(0, round_minor(_WIDE.divide(_WIDE.multiply(Decimal(subtotal), Decimal(percent_off)),
+                                           Decimal(100))))
+
+
+def total(subtotal: int, discount: int = 0) -> int:
+    """max(0, subtotal − discount): a total is never negative (VAL-INV-004)."""
+    return max(0, subtotal - discount)
 
 
 def same_decimal(observed: Any, expected: Decimal) -> bool:

@@ -70,21 +70,25 @@ def add_options(parser: pytest.Parser) -> None:
     for name, env, _kind, _default, metavar, help_text in OPTIONS:
         # Read as text and converted in read_settings: argparse's own conversion error would end
         # the run with pytest's exit code 4 and its usage text instead of our one line and 2.
-        try:
-            group.addoption(name, dest=_dest(name), default=None, metavar=metavar,
-                            help=f"{help_text} [env {env}]")
-        except ValueError:  # defined by another plugin; read through its dest
-            if name not in SHARED_OPTIONS:
-                raise
+        if name in SHARED_OPTIONS and _defined(parser, name):
+            continue  # another plugin's option: read through its dest (see _option)
+        group.addoption(name, dest=_dest(name), default=None, metavar=metavar,
+                        help=f"{help_text} [env {env}]")
     for name, env, help_text in FLAGS:
         group.addoption(name, dest=_dest(name), action="store_true", default=False,
                         help=f"{help_text} [env {env}=1]")
 
 
+def _defined(parser: pytest.Parser, name: str) -> bool:
+    # pytest has no public way to ask; its own conflict check reads the same lists
+    groups = [parser._anonymous, *parser._groups]  # noqa: SLF001
+    return any(name in option.names() for group in groups for option in group.options)
+
+
 def _option(config: pytest.Config, name: str) -> Any:
     value = config.getoption(_dest(name), default=None)
     if value is None and name in SHARED_OPTIONS:
-        value = config.getoption(SHARED_OPTIONS[name], default=None)
+        value = config.getoption(SHARED_OPTIONS[name], default=None) or None  # theirs defaults to ""
     return value
 
 

@@ -26,9 +26,10 @@ FLAT_TIERS = [{"up_to": 10, "unit_amount": "1", "flat_amount": 100},
 class Billing:
     """One customer subscribed to several prices, with metered usage in a past period."""
 
-    def __init__(self, run: Run, make: Factory, prices: list[tuple[dict[str, Any], Decimal | None,
-                                                                      int]]) -> None:
-        """prices: (price fields, metered usage or None, item quantity)."""
+    def __init__(self, run: Run, make: Factory,
+                 prices: list[tuple[dict[str, Any], Decimal | None, int]], *, numbers: bool = False) -> None:
+        """prices: (price fields, metered usage or None, item quantity). Usage is sent as decimal
+        strings, or with `numbers` as JSON numbers: both are numeric (VAL-METER-006)."""
         self.run, self.make = run, make
         self.customer = make.customer()
         self.start = now().replace(minute=0, second=0) - timedelta(hours=4)
@@ -42,7 +43,8 @@ class Billing:
                 meter = make.meter("SUM")
                 fields["meter_id"] = meter["id"]
                 events.append(make.event(self.customer["external_id"], meter["event_type"],
-                                         self.start + timedelta(minutes=30), {"value": str(usage)}))
+                                         self.start + timedelta(minutes=30),
+                                         {"value": _json_number(usage) if numbers else str(usage)}))
                 # outside the period: must not be billed
                 events.append(make.event(self.customer["external_id"], meter["event_type"],
                                          self.end + timedelta(minutes=1), {"value": "999"}))
@@ -62,6 +64,13 @@ class Billing:
             "subscription_id": self.subscription["id"],
             "period_start": self.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "period_end": self.end.strftime("%Y-%m-%dT%H:%M:%SZ")})
+
+
+def _json_number(value: Decimal) -> int | float:
+    """`value` as a JSON number (only values a binary float holds exactly are used)."""
+    number = int(value) if value == value.to_integral_value() else float(value)
+    assert Decimal(repr(number)) == value, value
+    return number
 
 
 def _check_invoice(check, billing: Billing, reply: Any, price_requirement: str) -> dict:
@@ -109,10 +118,10 @@ def _check_invoice(check, billing: Billing, reply: Any, price_requirement: str) 
                f"subtotal {invoice.get('subtotal')!r} ≠ Σ line amounts {subtotal}",
                operation=INVOICE, expected=subtotal, observed=invoice.get("subtotal"), exchange=ex)
     discount = invoice.get("discount", 0) or 0
-    check.that("VAL-INV-004", invoice.get("total") == invoice.get("subtotal", 0) - discount,
-               f"total {invoice.get('total')!r} ≠ subtotal − discount", operation=INVOICE,
-               expected=(invoice.get("subtotal") or 0) - discount, observed=invoice.get("total"),
-               exchange=ex)
+    want_total = oracle.total(invoice.get("subtotal") or 0, discount)
+    check.that("VAL-INV-004", invoice.get("total") == want_total,
+               f"total {invoice.get('total')!r} ≠ max(0, subtotal − discount)", operation=INVOICE,
+               expected=want_total, observed=invoice.get("total"), exchange=ex)
     check.that("VAL-MONEY-004", invoice.get("rounding_mode") == "half_even",
                "rounding_mode is not half_even", operation=INVOICE, expected="half_even",
                observed=invoice.get("rounding_mode"), exchange=ex)
@@ -145,15 +154,17 @@ def test_invoice_lines_and_totals(run: Run, check, factory: Factory) -> None:
 
 
 @pytest.mark.requirements("VAL-PRICE-005")
-@pytest.mark.parametrize("usage", [Decimal(25), Decimal(30), Decimal("0.5")])
+@pytest.mark.parametrize("usage", [Decimal(25), Decimal(30), Decimal("0.5"), Decimal(0), Decimal(-25)])
 def test_package_pricing(run: Run, check, factory: Factory, usage: Decimal) -> None:
+    """ceil(quantity / package_size) × package_amount; no package for a quantity ≤ 0. Usage is
+    sent as JSON numbers here (the other billing checks send decimal strings)."""
     package = {"model": "package", "package_size": 10, "package_amount": 500}
     probe = run.api.post("/v1/prices", {"product_id": factory.product()["id"], "currency": "EUR",
                                         "metadata": factory.metadata,
                                         "interval": "month"} | package)
     expect.status(check, "VAL-PRICE-005", probe, 201, "POST /v1/prices", "a package price",
                   stop=True)
-    billing = Billing(run, factory, [(package, usage, 1)])
+    billing = Billing(run, factory, [(package, usage, 1)], numbers=True)
     reply = billing.generate()
     expect.status(check, "VAL-PRICE-005", reply, 201, INVOICE, stop=True)
     line = (reply.json().get("lines") or [{}])[0]
@@ -162,6 +173,19 @@ def test_package_pricing(run: Run, check, factory: Factory, usage: Decimal) -> N
                f"package line for quantity {usage}: {line.get('amount')!r}, oracle {want}",
                operation=INVOICE, expected=want, observed=line.get("amount"),
                exchange=reply.exchange)
+
+
+@pytest.mark.requirements("VAL-INV-001", "VAL-INV-002", "VAL-INV-003", "VAL-INV-004", "VAL-PRICE-001",
+                          "VAL-MONEY-001", "VAL-MONEY-002", "VAL-MONEY-004")
+def test_total_is_never_negative(run: Run, check, factory: Factory) -> None:
+    """Negative usage bills a negative line; the total is max(0, subtotal − discount)."""
+    billing = Billing(run, factory, [({"model": "per_unit", "unit_amount": "3"}, Decimal(-7), 1),
+                                     ({"model": "flat", "flat_amount": 5}, None, 1)], numbers=True)
+    invoice = _check_invoice(check, billing, billing.generate(), "VAL-PRICE-001")
+    check.that("VAL-INV-004", invoice.get("total") == 0,
+               f"total {invoice.get('total')!r} for subtotal {invoice.get('subtotal')!r}; "
+               "a total is never negative", operation=INVOICE, expected=0,
+               observed=invoice.get("total"))
 
 
 @pytest.mark.requirements("VAL-PRICE-003")
@@ -256,9 +280,10 @@ def test_coupons(run: Run, check, factory: Factory) -> None:
     check.that("VAL-COUPON-003", invoice.get("discount") == want,
                f"discount {invoice.get('discount')!r}, oracle {want} (12.5 % of {subtotal})",
                operation=INVOICE, expected=want, observed=invoice.get("discount"))
-    check.that("VAL-COUPON-003", isinstance(want, int) and invoice.get("total") == subtotal - want,
-               "total ≠ subtotal − discount", operation=INVOICE,
-               expected=(subtotal - want) if isinstance(want, int) else None,
+    want_total = oracle.total(subtotal, want) if isinstance(want, int) else None
+    check.that("VAL-COUPON-003", want_total is not None and invoice.get("total") == want_total,
+               "total ≠ max(0, subtotal − discount)", operation=INVOICE,
+               expected=want_total,
                observed=invoice.get("total"))
     reply = run.api.delete(f"/v1/coupons/{coupon['id']}")
     expect.status(check, "VAL-COUPON-001", reply, 409, "DELETE /v1/coupons/{id}", "coupon in use")

@@ -236,8 +236,7 @@ def test_group_by(run: Run, check, scenario: Scenario) -> None:
                          event_type=scenario.type, start=start, end=end)
     expected: dict[str | None, list] = {}
     for event in kept:
-        region = event.data.get("region")
-        expected.setdefault(None if region is None else str(region), []).append(event)
+        expected.setdefault(oracle.string_form(event.data.get("region")), []).append(event)
     observed = {g.get("key"): g.get("value") for g in groups if isinstance(g, dict)}
     check.that("VAL-METER-009", set(observed) == set(expected),
                f"group keys {sorted(map(str, observed))}, expected {sorted(map(str, expected))}",
@@ -248,6 +247,90 @@ def test_group_by(run: Run, check, scenario: Scenario) -> None:
         check.that("VAL-METER-009", oracle.same_decimal(observed.get(key), want),
                    f"group {key!r}: {observed.get(key)!r}, oracle {want}", operation=USAGE,
                    expected=str(want), observed=observed.get(key), exchange=body.get("_exchange"))
+
+
+MISSING = object()  # an event without the value property
+# Not numeric (VAL-METER-006): an exponent, spaces, a sign other than "-", separators, other
+# digits than ASCII 0-9, more than 12 fractional digits, booleans and null.
+NOT_NUMERIC = ["1e3", " 2.5", "2.5 ", "+1", ".5", "1.", "1_000", "1,5", "NaN", "Infinity", "\u0663",
+               "\uff11", "0.1234567890123", True, False, None, MISSING]
+# Numeric: JSON numbers in any notation (1e-07 is sent as such) and decimal strings.
+NUMERIC = [2, "3.5", 0.25, "-1", 1e-07, "007", "0.000000000001"]
+
+
+def _fresh_usage(run: Run, check, factory: Factory, requirement: str, aggregation: str,
+                 values: list[Any], prop: str = "value", **extra: str) -> tuple[dict, Decimal]:
+    """Usage over a fresh meter and customer whose events carry `values` (in this order, all at
+    one instant), and what the oracle computes for it."""
+    meter = factory.meter(aggregation, value_property=None if aggregation == "COUNT" else prop)
+    customer = factory.unique("num")
+    moment = now() - timedelta(hours=1)
+    events = [factory.event(customer, meter["event_type"], moment,
+                            {} if value is MISSING else {prop: value}) for value in values]
+    factory.ingest(events)
+    settle_usage(run)
+    reply = run.api.get(f"/v1/meters/{meter['id']}/usage",
+                        params={"customer": customer, "from": iso(moment - timedelta(minutes=1)),
+                                "to": iso(moment + timedelta(minutes=1)), **extra})
+    expect.status(check, requirement, reply, 200, USAGE, stop=True)
+    body = expect.json_object(check, requirement, reply, USAGE) | {"_exchange": reply.exchange}
+    matching = [oracle.Event(e["id"], customer, meter["event_type"], moment, e["data"]) for e in events]
+    return body, oracle.aggregate(aggregation, None if aggregation == "COUNT" else prop, matching)
+
+
+@pytest.mark.requirements("VAL-METER-006")
+@pytest.mark.parametrize("aggregation", ["SUM", "MAX", "COUNT"])
+def test_numeric_grammar(run: Run, check, factory: Factory, aggregation: str) -> None:
+    """Only JSON numbers and strings of the decimal grammar are numeric."""
+    values = [v for pair in zip(NUMERIC, NOT_NUMERIC, strict=False) for v in pair]
+    values += NOT_NUMERIC[len(NUMERIC):]
+    body, expected = _fresh_usage(run, check, factory, "VAL-METER-006", aggregation, values)
+    _value_is(check, "VAL-METER-006", body, expected,
+              f"{aggregation} over {len(NUMERIC)} numeric values among 1e3, ' 2.5', '1_000', "
+              f"non-ASCII digits, 13 fractional digits, booleans and null")
+
+
+@pytest.mark.requirements("VAL-METER-004")
+def test_unique_count_by_string_form(run: Run, check, factory: Factory) -> None:
+    """1, 1.0 and "1" are one value, "1.0" another; null and missing are not counted."""
+    values = [1, 1.0, "1", "1.0", 2, 2.5, "2.50", "b", True, None, MISSING, 1]
+    body, expected = _fresh_usage(run, check, factory, "VAL-METER-004", "UNIQUE_COUNT", values)
+    _value_is(check, "VAL-METER-004", body, expected,
+              "UNIQUE_COUNT of 1, 1.0, \"1\", \"1.0\", 2, 2.5, \"2.50\", \"b\", true, null, a missing value")
+
+
+@pytest.mark.requirements("VAL-METER-009")
+def test_group_keys_in_code_point_order(run: Run, check, factory: Factory) -> None:
+    """Keys by string form, ascending Unicode code points (not UTF-16 units), null last."""
+    keys = ["\U0001d7d8", "\ufffd", "\u00e9", "a", "Z", "10", "9", 1.0, None, MISSING, True]
+    body, _ = _fresh_usage(run, check, factory, "VAL-METER-009", "COUNT", keys, prop="k",
+                           group_by="k")
+    groups = body.get("groups")
+    check.require("VAL-METER-009", isinstance(groups, list), "no `groups` with group_by",
+                  operation=USAGE, expected="groups", observed=groups, exchange=body.get("_exchange"))
+    observed = [g.get("key") for g in groups if isinstance(g, dict)]
+    wanted = oracle.group_order({oracle.string_form(None if k is MISSING else k) for k in keys})
+    check.that("VAL-METER-009", observed == wanted,
+               f"group keys {observed!r}, expected {wanted!r} (code point order, null last)",
+               operation=USAGE, expected=wanted, observed=observed, exchange=body.get("_exchange"))
+
+
+@pytest.mark.requirements("VAL-METER-005")
+def test_at_most_1000_windows(run: Run, check, factory: Factory) -> None:
+    """A query yields at most 1000 rows: 1000 hours is answered, 1001 is 400."""
+    meter = factory.meter("COUNT", value_property=None)
+    end = now().replace(minute=0, second=0)
+    for hours, status in ((oracle.MAX_WINDOWS, 200), (oracle.MAX_WINDOWS + 1, 400)):
+        reply = run.api.get(f"/v1/meters/{meter['id']}/usage",
+                            params={"customer": factory.unique("c"), "window": "HOUR",
+                                    "from": iso(end - timedelta(hours=hours)), "to": iso(end)})
+        expect.status(check, "VAL-METER-005", reply, status, USAGE, f"{hours} HOUR windows")
+        rows = reply.json().get("rows") if reply.status == 200 else None
+        if status == 200:
+            check.that("VAL-METER-005", isinstance(rows, list) and len(rows) == hours,
+                       f"{len(rows) if isinstance(rows, list) else rows!r} rows for {hours} hours",
+                       operation=USAGE, expected=hours,
+                       observed=len(rows) if isinstance(rows, list) else rows, exchange=reply.exchange)
 
 
 @pytest.mark.requirements("VAL-EVENT-003", "VAL-ERR-003")

@@ -2,7 +2,8 @@
 
 Two deliberate differences from jsonschema's defaults, both to read the spec as ECMA-262 does:
 `$` in a pattern ends the string (Python's `$` also matches before a final newline), and an
-integral JSON number such as `1.0` is an integer. Formats `date-time` and `email` are asserted.
+integral JSON number such as `1.0` is an integer. Only the format `date-time` is asserted
+(VAL-TIME-001); `email` is an annotation, its `pattern` alone validates.
 """
 
 from __future__ import annotations
@@ -52,22 +53,8 @@ def _is_date_time(instance: object) -> bool:
     return not isinstance(instance, str) or parse_rfc3339(instance) is not None
 
 
-# RFC 5321 mailbox: dot-atom or quoted local part, host name or address literal.
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_EMAIL = re.compile(
-    rf"(?P<local>{_ATEXT}(?:\.{_ATEXT})*|\"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*\")"
-    rf"@(?:{_LABEL}(?:\.{_LABEL})*|\[[\x21-\x5a\x5e-\x7e]+\])\Z",
-    re.ASCII,
-)
-
-
-@_FORMATS.checks("email")
-def _is_email(instance: object) -> bool:
-    if not isinstance(instance, str):
-        return True
-    match = _EMAIL.match(instance)
-    return match is not None and len(match.group("local")) <= 64 and len(instance) <= 254
+# Only `date-time` is an asserted format (VAL-TIME-001): `email` and every other format are
+# annotations, a value is validated by its `pattern` alone.
 
 
 _Validator = jsonschema.validators.extend(

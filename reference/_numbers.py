@@ -14,22 +14,28 @@ from fractions import Fraction
 DECIMAL_PLACES = 12
 _SCALE = 10**DECIMAL_PLACES
 
-# Values this large cannot be written in the spec's Decimal type (at most 40 characters).
-_MAX_MAGNITUDE_EXPONENT = 27
+# Values this large cannot be written in the spec's Decimal type (at most 40 characters, sign and
+# 12 fractional digits included): ignored as event values, refused as results (VAL-METER-003).
+_MAX_MAGNITUDE_EXPONENT = 26
+MAX_MAGNITUDE = 10**_MAX_MAGNITUDE_EXPONENT
+# Billed amounts are signed 64-bit integers (VAL-MONEY-001).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # Digits below this are far beneath the 12 returned places; dropping them bounds the work.
 _KEPT_PLACES = 40
 
 # Wide enough for every kept value: 27 integer digits plus 40 places.
 _WIDE = Context(prec=100)
 
-_DECIMAL_STRING = re.compile(r"-?[0-9]{1,40}(?:\.[0-9]{1,40})?\Z", re.ASCII)
+# The spec's decimal grammar `^-?[0-9]+(\.[0-9]{1,12})?$` (VAL-MONEY-002, VAL-METER-006).
+_DECIMAL_STRING = re.compile(r"-?[0-9]+(?:\.[0-9]{1,12})?\Z", re.ASCII)
 
 
 def numeric_value(value: object) -> Fraction | None:
     """The exact number a usage event value stands for, or None when it is not numeric.
 
-    Numeric means a JSON number or a decimal string; booleans, other strings, nulls and
-    numbers too large for the Decimal type are not.
+    Numeric means a JSON number or a string of the spec's decimal grammar (VAL-METER-006):
+    "1e3", " 2.5", "1_000", "٣", 13 fractional digits, booleans, null, objects and arrays are
+    not. Magnitudes of 10^27 or more, beyond the Decimal type, are ignored too (the spec's MAY).
     """
     if isinstance(value, bool) or value is None:
         return None
@@ -72,18 +78,39 @@ def parse_decimal_string(text: str) -> Fraction:
 
 
 def string_form(value: object) -> str | None:
-    """The string a value counts as for UNIQUE_COUNT and group keys; None for null.
+    """The string a value counts as for UNIQUE_COUNT and group keys (VAL-METER-004, -009).
 
     Strings are themselves, booleans their JSON text, numbers their plain decimal form, so that
-    1, 1.0 and "1" are one value while "1.0" (a string) is another.
+    1, 1.0 and "1" are one value while "1.0" (a string) is another. Null, objects and arrays
+    have none: UNIQUE_COUNT does not count them, group_by puts them under key null.
     """
-    if value is None:
-        return None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return value
-    if isinstance(value, Decimal) and value.is_finite() and abs(value.adjusted()) <= _KEPT_PLACES:
-        plain = format(value.normalize(_WIDE), "f")
-        return "0" if plain in ("-0", "0") else plain
-    return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal) and value.is_finite() and abs(value.adjusted()) <= _PLAIN_DIGITS:
+        return _plain(value)
+    return None  # objects, arrays, null; and exponents whose plain form would be megabytes
+
+
+# Plain forms are written out up to this many digits (Python's own limit for int text).
+_PLAIN_DIGITS = 4300
+
+
+def _plain(value: Decimal) -> str:
+    """No exponent, no trailing fractional zeros, -0 as 0: exact at any precision."""
+    if value.is_zero():
+        return "0"
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    text = "".join(map(str, digits))
+    if exponent >= 0:
+        text += "0" * exponent
+    else:
+        whole, fraction = text[:exponent] or "0", text[exponent:].rjust(-exponent, "0")
+        whole = whole.lstrip("0") or "0"
+        fraction = fraction.rstrip("0")
+        text = whole + ("." + fraction if fraction else "")
+    return "-" + text if sign else text

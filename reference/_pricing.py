@@ -26,7 +26,9 @@ def line_amount(price: dict[str, Any], quantity: Fraction) -> int:
         else:
             exact = volume(price["tiers"], quantity)
     elif model == "package":
-        exact = Fraction(math.ceil(quantity / price["package_size"]) * price["package_amount"])
+        # no package for a quantity of 0 or less (VAL-PRICE-005)
+        packages = math.ceil(quantity / price["package_size"]) if quantity > 0 else 0
+        exact = Fraction(packages * price["package_amount"])
     else:
         raise ValueError(f"unknown price model {model}")
     return round_half_even(exact)

@@ -10,7 +10,9 @@ from typing import Any
 import yaml
 
 SPEC_DIR = Path(__file__).resolve().parents[1] / "spec"
-SUPPORTED_VERSIONS = ("1.0.0", "1.1.0", "1.2.0")
+# Every released version, patches included: a PATCH only sharpens the text of its minor line,
+# so x.y.0 and x.y.1 behave alike (the clarified behaviour).
+SUPPORTED_VERSIONS = ("1.0.0", "1.0.1", "1.1.0", "1.1.1", "1.2.0", "1.2.1")
 NEWEST_VERSION = SUPPORTED_VERSIONS[-1]
 COMPATIBLE_MIN = "1.0.0"
 

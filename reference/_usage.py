@@ -9,13 +9,13 @@ from fractions import Fraction
 from typing import Any
 
 from reference._db import Database
-from reference._numbers import format_decimal, numeric_value, string_form
+from reference._numbers import MAX_MAGNITUDE, format_decimal, numeric_value, string_form
 from reference._problems import invalid_request
 from reference._times import US_PER_DAY, US_PER_HOUR, format_us
 
 WINDOW_SIZES = {"HOUR": US_PER_HOUR, "DAY": US_PER_DAY}
-# Upper bound on windowed rows in one answer; the contract names none.
-MAX_ROWS = 10_000
+# Most windowed rows one usage query returns; a query needing more is 400 (VAL-METER-005).
+MAX_ROWS = 1000
 
 Event = tuple[int, dict[str, Any]]  # (time in µs, data), in time order, ties in ingestion order
 
@@ -35,8 +35,12 @@ def load_events(
     return [(row["time_us"], json.loads(row["data"], parse_float=Decimal)) for row in rows]
 
 
-def aggregate(aggregation: str, value_property: str | None, events: Sequence[Event]) -> str:
-    """The meter's value over `events` as a decimal string; "0" without events."""
+def aggregate(aggregation: str, value_property: str | None, events: Sequence[Event],
+              param: str = "from") -> str:
+    """The meter's value over `events` as a decimal string; "0" without events.
+
+    A value of magnitude 10^26 or more does not fit the Decimal type: 400 naming `param`.
+    """
     if aggregation == "COUNT":
         return str(len(events))
     raw = [data.get(value_property) for _, data in events] if value_property else []
@@ -61,6 +65,8 @@ def aggregate(aggregation: str, value_property: str | None, events: Sequence[Eve
         result = sum(numbers, Fraction(0)) / len(numbers)  # exact, rounded once below
     else:
         raise ValueError(f"unknown aggregation {aggregation}")
+    if abs(result) >= MAX_MAGNITUDE:
+        raise invalid_request(param, "the usage value would not fit a decimal string (VAL-METER-003)")
     return format_decimal(result)
 
 

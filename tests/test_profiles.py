@@ -87,3 +87,34 @@ def test_load_profiles_rejects_an_invalid_profile(tmp_path):
     (tmp_path / "1.0.0.yaml").write_text("version: 1.0.0\nspec: nope\n", encoding="utf-8")
     with pytest.raises(ValueError, match="1.0.0.yaml"):
         load_profiles(tmp_path)
+
+
+def test_a_patch_profile_demands_what_its_minor_line_demands():
+    """A PATCH release only sharpens the wording: same requirements, same capabilities."""
+    profiles = {p["version"]: p for p in load_profiles()}
+    for version, profile in profiles.items():
+        first = ".".join(version.split(".")[:2]) + ".0"
+        assert profile["requirements"] == profiles[first]["requirements"], version
+        assert profile["optional_capabilities"] == profiles[first]["optional_capabilities"], version
+
+
+@pytest.mark.parametrize(("declared", "judged"), [
+    ("1.2.0", "1.2.0"), ("1.2.1", "1.2.1"), ("1.1.0", "1.1.0"),
+    ("1.1.7", "1.1.1"),  # an unknown patch: the newest patch of its minor line
+    ("1.9.0", "1.2.1"), (None, "1.2.1"), ("garbage", "1.2.1"),
+])
+def test_judged_version(declared, judged):
+    from conformance._catalogue import judged_version
+
+    known = ["1.0.0", "1.0.1", "1.1.0", "1.1.1", "1.2.0", "1.2.1"]
+    assert judged_version(declared, known) == judged
+
+
+def test_a_patch_defines_every_operation_as_its_minor_did():
+    """Fuzzing failures found with 1.2.1's definitions are charged from where the operation began."""
+    from conformance._catalogue import Catalogue
+
+    catalogue = Catalogue.load()
+    assert catalogue.stable_since("queryMeterUsage", "1.2.1") == "1.2.0"  # group_by came in 1.2.0
+    assert catalogue.stable_since("getMeta", "1.2.1") == "1.0.0"
+    assert catalogue.stable_since("createCustomer", "1.1.1") == "1.0.0"

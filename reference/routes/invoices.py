@@ -6,10 +6,10 @@ import sqlite3
 from typing import Any
 
 from reference._context import Ctx, Reply, dump, load
-from reference._numbers import parse_decimal_string, round_half_even
+from reference._numbers import INT64_MAX, INT64_MIN, parse_decimal_string, round_half_even
 from reference._pagination import fetch_page, page_body
 from reference._pricing import line_amount
-from reference._problems import conflict
+from reference._problems import conflict, invalid_request
 from reference._times import US_PER_SECOND, format_optional, format_us, parse_rfc3339
 from reference._usage import aggregate, load_events
 from reference._validation import reject_if
@@ -67,6 +67,11 @@ def generate_invoice(ctx: Ctx) -> Reply:
         # percent_off / 100 × subtotal, rounded half-even; never below 0 (VAL-COUPON-003).
         share = parse_decimal_string(coupon["percent_off"]) / 100
         discount = max(0, round_half_even(share * subtotal))
+    total = max(0, subtotal - discount)  # never negative (VAL-INV-004)
+    amounts = [line["amount"] for line in lines] + [subtotal, total]
+    if not all(INT64_MIN <= amount <= INT64_MAX for amount in amounts):
+        raise invalid_request("subscription_id", "the invoice amounts would exceed a signed 64-bit "
+                              "integer (VAL-MONEY-001)")
     ident = ctx.db.new_id("invoices")
     ctx.db.execute(
         "INSERT INTO invoices (id, org, created_us, customer_id, subscription_id, status, "
@@ -75,7 +80,7 @@ def generate_invoice(ctx: Ctx) -> Reply:
         "VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
         (ident, ctx.org, ctx.db.new_created_us(), customer["id"], subscription["id"],
          subscription["currency"], start, end, dump(lines), str(subtotal), str(discount),
-         str(subtotal - discount), coupon_id, body.get("memo"), dump(body.get("metadata", {}))),
+         str(total), coupon_id, body.get("memo"), dump(body.get("metadata", {}))),
     )
     return Reply(201, serialize(ctx.find("invoices", "invoice", ident), ctx))
 
@@ -91,7 +96,7 @@ def _line(
         visible_at = ctx.now - int(ctx.info.usage_delay_seconds * US_PER_SECOND)
         events = load_events(ctx.db, ctx.org, meter["event_type"], customer["external_id"],
                              start, end, visible_at)
-        quantity = aggregate(meter["aggregation"], meter["value_property"], events)
+        quantity = aggregate(meter["aggregation"], meter["value_property"], events, "period_start")
         description = meter["name"]
     else:
         quantity = str(item["quantity"])

@@ -13,8 +13,8 @@ from reference.routes import HANDLERS
 
 def test_meta_declares_the_newest_version(api: httpx.Client) -> None:
     meta = api.get("/meta").json()
-    assert meta["spec_version"] == "1.2.0"
-    assert meta["compatible_range"] == {"min": "1.0.0", "max": "1.2.0"}
+    assert meta["spec_version"] == "1.2.1"
+    assert meta["compatible_range"] == {"min": "1.0.0", "max": "1.2.1"}
     assert meta["implementation"]["name"] == "Valora Reference"
     assert meta["usage_visibility_seconds"] == 0
 

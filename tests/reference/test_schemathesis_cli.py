@@ -21,9 +21,32 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 BIN = Path(sys.executable).parent
-VERSIONS = ("1.0.0", "1.1.0", "1.2.0")
+VERSIONS = ("1.0.1", "1.1.1", "1.2.1")  # the newest patch of each minor line
 KEY = "st-admin-key"
 BUDGET = ["--max-examples", "5", "--seed", "1", "--generation-database", "none", "--workers", "1"]
+
+
+# Formats the spec asserts (VAL-TIME-001); `email` is an annotation, validated by its pattern
+# alone, so `st` must not expect a value breaking only the format to be rejected.
+ASSERTED_FORMATS = {"date-time", "uri-reference"}
+
+
+def _without_annotation_formats(node: object) -> object:
+    if isinstance(node, dict):
+        return {k: _without_annotation_formats(v) for k, v in node.items()
+                if not (k == "format" and isinstance(v, str) and v not in ASSERTED_FORMATS)}
+    if isinstance(node, list):
+        return [_without_annotation_formats(v) for v in node]
+    return node
+
+
+def _spec_for_st(version: str, workdir: Path) -> Path:
+    """The version's document as `st` should read it: only asserted formats kept."""
+    document = yaml.safe_load((ROOT / "spec" / version / "openapi.yaml").read_text(encoding="utf-8"))
+    path = workdir / f"openapi-{version}.yaml"
+    path.write_text(yaml.safe_dump(_without_annotation_formats(document), allow_unicode=True),
+                    encoding="utf-8")
+    return path
 
 
 def _operation_count(version: str) -> int:
@@ -54,7 +77,7 @@ def st_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tupl
             assert meta.status_code == 200 and meta.json()["spec_version"] == version
             runs[version] = subprocess.Popen(
                 [str(BIN / "schemathesis"), "--config-file", str(CONFIG), "run",
-                 str(ROOT / "spec" / version / "openapi.yaml"), "--url", f"{url}/v1",
+                 str(_spec_for_st(version, workdir)), "--url", f"{url}/v1",
                  "-H", f"Authorization: Bearer {KEY}", "--mode", "all",
                  "--phases", "examples,coverage,fuzzing,stateful", "--no-color", *BUDGET],
                 cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -11,8 +11,9 @@ from valora_spec import _spec
 from .conftest import VERSIONS
 
 
-def test_the_three_1x_releases_exist():
-    assert VERSIONS[:3] == ["1.0.0", "1.1.0", "1.2.0"]
+def test_the_1x_releases_exist():
+    """Three minor lines, each with its clarifying patch release."""
+    assert VERSIONS[:6] == ["1.0.0", "1.0.1", "1.1.0", "1.1.1", "1.2.0", "1.2.1"]
 
 
 def test_validates_as_openapi_3_1(doc):

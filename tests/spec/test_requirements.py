@@ -76,7 +76,9 @@ def test_since_and_retired_are_released_versions(catalogue):
 
 def test_the_catalogue_covers_the_contract(catalogue):
     assert len(catalogue["requirements"]) >= 60
-    assert {r["since"] for r in catalogue["requirements"]} == set(VERSIONS)
+    # every minor version introduced rules; a PATCH release only sharpens their wording
+    minors = {v for v in VERSIONS if _spec.semver_key(v)[2] == 0}
+    assert {r["since"] for r in catalogue["requirements"]} == minors
 
 
 def test_every_cited_requirement_exists_and_applies_to_the_version(doc, version, requirements):
