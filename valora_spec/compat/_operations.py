@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ._fingerprint import Fingerprints
 from ._model import Location
 from ._resolve import Resolver, join, pointer
 from ._schema_diff import REQUEST, RESPONSE, SchemaDiffer
@@ -67,11 +68,11 @@ def _below(own: str | None, parent: str | None, *segments: object) -> str | None
 
 
 class OperationDiffer:
-    def __init__(self, old: Resolver, new: Resolver, emit: Emit) -> None:
+    def __init__(self, old: Resolver, new: Resolver, emit: Emit, prints: Fingerprints) -> None:
         self._old = old
         self._new = new
         self._emit = emit
-        self._schemas = SchemaDiffer(old, new)
+        self._schemas = SchemaDiffer(old, new, prints)
 
     def run(self) -> None:
         before, after = index_operations(self._old), index_operations(self._new)
@@ -305,11 +306,10 @@ class OperationDiffer:
     def _schema(self, old: Any, new: Any, side: str, label: str, where: str, anchor: str | None) -> None:
         if old is None and new is None:
             return
-        for finding in self._schemas.diff(
-            old if old is not None else {}, new if new is not None else {}, side
-        ):
-            location = Location(label, join(where, finding.path))
-            root = finding.anchor or (join(anchor, finding.path) if anchor else None)
+        found = self._schemas.diff(old if old is not None else {}, new if new is not None else {}, side)
+        for finding, path in self._schemas.walk(found):
+            location = Location(label, join(where, path))
+            root = finding.anchor or (join(anchor, path) if anchor else None)
             self._emit(finding.rule, side, finding.message, location, root)
 
 
