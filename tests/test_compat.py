@@ -336,3 +336,19 @@ def test_check_releases_on_the_real_spec(capsys):
         pytest.skip(f"fewer than two released versions in {spec_dir} (found {len(releases)})")
     code = main(["check-releases"])
     assert code == 0, capsys.readouterr().out
+
+
+def test_cli_compat_imports_none_of_the_heavy_tools():
+    pair = next(p for p in PAIRS if p.name.endswith("mixed-minor-and-major"))
+    heavy = ("schemathesis", "hypothesis", "openapi_core", "openapi_spec_validator", "jinja2", "jsonschema")
+    script = (
+        "import contextlib, io, sys\n"
+        "from valora_spec.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main(['compat', {str(pair / 'old.yaml')!r}, {str(pair / 'new.yaml')!r}])\n"
+        f"print(code, sorted({{m.split('.')[0] for m in sys.modules}} & {set(heavy)!r}))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=repo_root()
+    )
+    assert completed.stdout.split(None, 1) == ["0", "[]\n"], completed.stderr
