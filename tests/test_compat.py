@@ -352,3 +352,40 @@ def test_cli_compat_imports_none_of_the_heavy_tools():
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=repo_root()
     )
     assert completed.stdout.split(None, 1) == ["0", "[]\n"], completed.stderr
+
+
+# --- YAML -------------------------------------------------------------------------------
+
+TRICKY_YAML = """
+openapi: 3.1.0
+base: &base {type: object, minimum: 1.5, flag: yes, when: 2024-01-02, none: ~, big: 0x1F}
+merged:
+  <<: *base
+  extra: [1, "2", null, true, {k: v}]
+again: *base
+tagged: !!str 123
+binary: !!binary aGVsbG8=
+set: !!set {a, b}
+1: numeric key
+"""
+
+
+@pytest.mark.parametrize("text", [TRICKY_YAML, "", "just a string\n", "- a\n- {b: 1}\n"])
+def test_fast_yaml_parse_equals_pyyaml(text):
+    from valora_spec.compat._yaml import parse
+
+    expected = yaml.load(text, Loader=yaml.SafeLoader)
+    found = parse(text)
+    assert found == expected
+    if isinstance(expected, dict) and "again" in expected:
+        assert found["again"] is found["base"]  # an alias is the same object, as in PyYAML
+
+
+@pytest.mark.parametrize("text", ["a: [1\n", "? [1, 2]\n: unhashable\n", "a: !!python/name:os.system x\n"])
+def test_fast_yaml_parse_rejects_what_pyyaml_rejects(text):
+    from valora_spec.compat._yaml import parse
+
+    with pytest.raises(yaml.YAMLError):
+        yaml.load(text, Loader=yaml.SafeLoader)
+    with pytest.raises(yaml.YAMLError):
+        parse(text)

@@ -183,6 +183,6 @@ def _refs(document: Any) -> Iterator[str]:
             ref = node.get("$ref")
             if isinstance(ref, str):
                 yield ref
-            stack.extend(node.values())
+            stack.extend(value for value in node.values() if isinstance(value, dict | list))
         elif isinstance(node, list):
-            stack.extend(node)
+            stack.extend(value for value in node if isinstance(value, dict | list))

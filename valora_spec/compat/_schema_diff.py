@@ -80,8 +80,11 @@ class SchemaDiffer:
         self._pairs: dict[Pair, list[Item]] = {}
         self._parents: dict[Pair, list[Pair]] = {}
         self._dirty: set[Pair] = set()  # pairs with a finding in or below them
+        self._ref_free: dict[int, bool] = {}  # by id(): the documents outlive the differ
 
     def diff(self, old: Any, new: Any, side: str) -> list[Item]:
+        if old == new and self._no_ref(old) and self._no_ref(new):
+            return []  # equal and self-contained: nothing to find, and most of a real spec
         old_ref, new_ref = ref_of(old), ref_of(new)
         if old_ref is None or new_ref is None:
             # At most one side is a $ref: an inline schema moved into a component (or
@@ -90,6 +93,16 @@ class SchemaDiffer:
         pair = (old_ref, new_ref, side, _siblings(old), _siblings(new))
         self._nodes.setdefault(pair, (old, new))
         return [Link((), pair)]
+
+    def _no_ref(self, node: Any) -> bool:
+        if not isinstance(node, dict | list):
+            return True
+        known = self._ref_free.get(id(node))
+        if known is None:
+            values = node.values() if isinstance(node, dict) else node
+            known = "$ref" not in node if isinstance(node, dict) else True
+            known = self._ref_free[id(node)] = known and all(self._no_ref(value) for value in values)
+        return known
 
     def walk(self, found: list[Item]) -> Iterator[tuple[Finding, tuple[str, ...]]]:
         """Every finding reachable from `found`, with its path from there (the shortest)."""
