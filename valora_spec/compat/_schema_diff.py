@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from ._fingerprint import DOC_KEYWORDS, Fingerprints
+from ._keywords import compare_keywords
 from ._resolve import Resolver, join, ref_of
 
 REQUEST = "request"
@@ -44,6 +45,7 @@ UPPER_BOUNDS = (
 UNIONS = ("oneOf", "anyOf")
 NULL = frozenset({"null"})
 DOC_ORDER = tuple(sorted(DOC_KEYWORDS))  # a stable order for stable output
+NOT_DEPTH = 8  # `not` inside `not` inside ... (through refs): deeper, only shapes are compared
 
 # (old $ref, new $ref, side, old siblings, new siblings): siblings next to a 3.1 $ref
 # override its target, so two uses with different siblings are different comparisons.
@@ -72,10 +74,13 @@ def under(found: list[Item], *segments: str) -> list[Item]:
 
 
 class SchemaDiffer:
-    def __init__(self, old: Resolver, new: Resolver, prints: Fingerprints | None = None) -> None:
-        self._old = old
-        self._new = new
+    def __init__(
+        self, old: Resolver, new: Resolver, prints: Fingerprints | None = None, depth: int = 0
+    ) -> None:
+        self._old = self.old = old
+        self._new = self.new = new
         self._prints = prints or Fingerprints(old, new)
+        self._depth = depth  # how many `not`s this comparison is inside
         self._nodes: dict[Pair, tuple[dict, dict]] = {}
         self._pairs: dict[Pair, list[Item]] = {}
         self._parents: dict[Pair, list[Pair]] = {}
@@ -93,6 +98,19 @@ class SchemaDiffer:
         pair = (old_ref, new_ref, side, _siblings(old), _siblings(new))
         self._nodes.setdefault(pair, (old, new))
         return [Link((), pair)]
+
+    def fingerprint(self, resolver: Resolver, schema: Any) -> str:
+        return self._prints.of(resolver, schema)
+
+    def not_findings(self, old: Any, new: Any) -> list[Finding] | None:
+        """What changed inside a `not`, judged as a request (by what it matches).
+
+        A differ of its own: its findings are summed up as one, never walked into.
+        """
+        if self._depth >= NOT_DEPTH:
+            return None
+        inner = SchemaDiffer(self._old, self._new, self._prints, self._depth + 1)
+        return [finding for finding, _ in inner.walk(inner.diff(old, new, REQUEST))]
 
     def _no_ref(self, node: Any) -> bool:
         if not isinstance(node, dict | list):
@@ -168,11 +186,13 @@ class SchemaDiffer:
             return found  # nothing in common: the keyword-by-keyword comparison is noise
         _enum(old, new, side, found)
         _constraints(old, new, side, found)
+        _discriminator(old, new, found)
         _default(old, new, side, found)
         self._properties(old, new, side, found)
         self._additional_properties(old, new, side, found)
         self._items(old, new, side, found)
         self._unions(old, new, side, found)
+        compare_keywords(self, old, new, side, lambda rule, at, text: _note(found, rule, at, text), found)
         return found
 
     def _flatten(self, resolver: Resolver, schema: dict[str, Any], seen: frozenset[str]) -> dict:
@@ -474,6 +494,9 @@ def _constraints(old: dict, new: dict, side: str, found: list[Item]) -> None:
 
     for keyword in ("pattern", "format"):
         was, now = old.get(keyword), new.get(keyword)
+        if keyword == "pattern":
+            # An empty pattern matches every string: it is no pattern at all.
+            was, now = was or None, now or None
         if was == now:
             continue
         if was is None:
@@ -482,6 +505,19 @@ def _constraints(old: dict, new: dict, side: str, found: list[Item]) -> None:
             add("loosened", keyword, f"{keyword} {was!r} removed")
         else:
             add("changed", keyword, f"{keyword} {was!r} -> {now!r}")
+
+
+def _discriminator(old: dict, new: dict, found: list[Item]) -> None:
+    """SDKs pick the type to deserialise into by the discriminator: a new way to read the same data."""
+    was, now = old.get("discriminator"), new.get("discriminator")
+    if was == now:
+        return
+    if was is None:
+        _note(found, "discriminator-added", ("discriminator",), "discriminator added")
+    elif now is None:
+        _note(found, "discriminator-removed", ("discriminator",), "discriminator removed")
+    else:
+        _note(found, "discriminator-changed", ("discriminator",), "discriminator changed")
 
 
 def _divides(small: float, big: float) -> bool:
