@@ -389,3 +389,57 @@ def test_fast_yaml_parse_rejects_what_pyyaml_rejects(text):
         yaml.load(text, Loader=yaml.SafeLoader)
     with pytest.raises(yaml.YAMLError):
         parse(text)
+
+
+# --- scale: each pair of $refs is compared once -------------------------------------------
+
+
+def _expandable_spec(levels: int, leaf_enum: list[str]) -> dict:
+    """Stripe's pattern: every field is `anyOf: [string id, $ref]`, each level refers to the next
+    twice and back to the first: 2**levels paths, and a cycle through all of them."""
+    schemas = {}
+    for i in range(levels):
+        nxt = {"anyOf": [{"type": "string"}, {"$ref": f"#/components/schemas/L{i + 1}"}]}
+        back = {"anyOf": [{"type": "string"}, {"$ref": "#/components/schemas/L0"}]}
+        schemas[f"L{i}"] = {"type": "object", "properties": {"a": nxt, "b": copy.deepcopy(nxt), "up": back}}
+    schemas[f"L{levels}"] = {"type": "object", "properties": {"status": {"type": "string", "enum": leaf_enum}}}
+    ok = {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/L0"}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "t", "version": "1"},
+        "paths": {"/things": {"get": {"operationId": "listThings", "responses": {"200": ok}}}},
+        "components": {"schemas": schemas},
+    }
+
+
+@pytest.mark.timeout(60)
+def test_exponentially_many_paths_through_shared_refs_are_compared_once():
+    old, new = _expandable_spec(40, ["open"]), _expandable_spec(40, ["open", "paid"])
+    result = compare(old, new)
+    assert [(c.rule, c.pointer) for c in result.changes] == [
+        ("response-enum-value-added", "#/components/schemas/L40/properties/status/enum")
+    ]
+    assert [location.operation for location in result.changes[0].locations] == ["GET /things"]
+    assert compare(old, copy.deepcopy(old)).changes == ()
+
+
+def test_fingerprints_see_the_same_recursive_shape_under_other_names():
+    from valora_spec.compat._fingerprint import Fingerprints
+    from valora_spec.compat._resolve import Resolver
+
+    def doc(names: tuple[str, str], leaf: str) -> dict:
+        a, b = names
+        return {"components": {"schemas": {
+            a: {"type": "object", "properties": {"next": {"$ref": f"#/components/schemas/{b}"}}},
+            b: {"type": "object", "properties": {"back": {"$ref": f"#/components/schemas/{a}"}, "x": {"type": leaf}}},
+        }}}
+
+    old, same, other = Resolver(doc(("A", "B"), "string")), Resolver(doc(("P", "Q"), "string")), None
+    prints = Fingerprints(old, same)
+    ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
+    assert prints.of(old, ref("A")) == prints.of(same, ref("P"))
+    assert prints.of(old, ref("B")) == prints.of(same, ref("Q"))
+    assert prints.of(old, ref("A")) != prints.of(same, ref("Q"))
+    other = Resolver(doc(("P", "Q"), "integer"))
+    prints = Fingerprints(old, other)
+    assert prints.of(old, ref("A")) != prints.of(other, ref("P"))  # differs two refs down a cycle
