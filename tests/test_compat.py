@@ -401,9 +401,12 @@ def _expandable_spec(levels: int, leaf_enum: list[str]) -> dict:
     for i in range(levels):
         nxt = {"anyOf": [{"type": "string"}, {"$ref": f"#/components/schemas/L{i + 1}"}]}
         back = {"anyOf": [{"type": "string"}, {"$ref": "#/components/schemas/L0"}]}
-        schemas[f"L{i}"] = {"type": "object", "properties": {"a": nxt, "b": copy.deepcopy(nxt), "up": back}}
-    schemas[f"L{levels}"] = {"type": "object", "properties": {"status": {"type": "string", "enum": leaf_enum}}}
-    ok = {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/L0"}}}}
+        properties = {"a": nxt, "b": copy.deepcopy(nxt), "up": back}
+        schemas[f"L{i}"] = {"type": "object", "properties": properties}
+    status = {"type": "string", "enum": leaf_enum}
+    schemas[f"L{levels}"] = {"type": "object", "properties": {"status": status}}
+    root = {"$ref": "#/components/schemas/L0"}
+    ok = {"description": "ok", "content": {"application/json": {"schema": root}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "t", "version": "1"},
@@ -431,7 +434,10 @@ def test_fingerprints_see_the_same_recursive_shape_under_other_names():
         a, b = names
         return {"components": {"schemas": {
             a: {"type": "object", "properties": {"next": {"$ref": f"#/components/schemas/{b}"}}},
-            b: {"type": "object", "properties": {"back": {"$ref": f"#/components/schemas/{a}"}, "x": {"type": leaf}}},
+            b: {
+                "type": "object",
+                "properties": {"back": {"$ref": f"#/components/schemas/{a}"}, "x": {"type": leaf}},
+            },
         }}}
 
     old, same, other = Resolver(doc(("A", "B"), "string")), Resolver(doc(("P", "Q"), "string")), None
