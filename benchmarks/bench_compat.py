@@ -1,19 +1,36 @@
-"""Time `compare()` on two synthetic 300-operation specs.
+"""Time `compare()` on two synthetic 300-operation specs, then `valora-spec compat` as a
+process on a small corpus pair and on two versions of Stripe's public spec (time and peak memory).
 
 Prints figures; asserts nothing. Run: .venv/bin/python benchmarks/bench_compat.py
+The Stripe pair is read from `../shared/bench-data/stripe-2019/` next to the repository;
+without it that row is skipped with a message.
 """
 
 from __future__ import annotations
 
 import copy
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-import yaml
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # measure this checkout, not whichever one is installed
 
-from valora_spec.compat import compare
-from valora_spec.compat._load import _LOADER
+import yaml  # noqa: E402
+
+from valora_spec.compat import compare  # noqa: E402
+from valora_spec.compat._yaml import parse  # noqa: E402
+
+STRIPE = REPO.parent / "shared" / "bench-data" / "stripe-2019"
+STRIPE_PAIR = ("spec3-6a435057.yaml.gz", "spec3-62024d02.yaml.gz")  # older, newer
+SMALL_PAIR = REPO / "tests" / "compat_corpus" / "121-mixed-minor-and-major"
 
 RESOURCES = 60  # x 5 operations each = 300 operations
 ROUNDS = 5
@@ -209,7 +226,7 @@ def main() -> None:
     twin = copy.deepcopy(old)
     old_text, new_text = yaml.safe_dump(old), yaml.safe_dump(new)
 
-    load_s, _ = _timed(lambda: (yaml.load(old_text, _LOADER), yaml.load(new_text, _LOADER)))
+    load_s, _ = _timed(lambda: (parse(old_text), parse(new_text)))
     rows = [
         ("parse both YAML files", load_s, None),
         ("compare old -> new", *_timed(lambda: compare(old, new))),
@@ -222,13 +239,67 @@ def main() -> None:
         f"{len(old['components']['schemas'])} schemas, "
         f"{len(old_text) // 1024} KiB and {len(new_text) // 1024} KiB of YAML"
     )
-    print(f"best of {ROUNDS} runs, {'C' if 'C' in _LOADER.__name__ else 'pure-Python'} YAML loader")
+    print(f"best of {ROUNDS} runs, {'C' if hasattr(yaml, 'CSafeLoader') else 'pure-Python'} YAML parser")
     for label, seconds, result in rows:
         detail = ""
         if result is not None:
             locations = sum(len(change.locations) for change in result.changes)
             detail = f"  -> {result.required_bump.label}, {len(result.changes)} changes at {locations} places"
         print(f"  {label:<30} {seconds * 1000:8.1f} ms{detail}")
+    print("valora-spec compat as a process (start-up, YAML and comparison; best of 3 for the small pair)")
+    runs = [_process(SMALL_PAIR / "old.yaml", SMALL_PAIR / "new.yaml") for _ in range(3)]
+    small = min(runs, key=lambda run: run[0])
+    _print_process("small corpus pair", small)
+    _stripe()
+
+
+def _process(old: Path, new: Path) -> tuple[float, float, dict[str, Any]]:
+    """Wall seconds, peak RSS in MiB and the JSON verdict of one `valora-spec compat` run."""
+    script = "import sys; from valora_spec.cli import main; sys.exit(main(sys.argv[1:]))"
+    command = [sys.executable, "-c", script, "compat", str(old), str(new), "--format", "json"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, env=env, cwd=REPO)
+        # wait4 on this child: its own peak memory, not the largest of all children so far.
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode:
+            raise SystemExit(f"valora-spec compat failed (exit {process.returncode}) on {old} {new}")
+        out.seek(0)
+        verdict = json.load(out)
+    return seconds, usage.ru_maxrss / 1024, verdict
+
+
+def _print_process(label: str, run: tuple[float, float, dict[str, Any]]) -> None:
+    seconds, peak, verdict = run
+    changes = verdict["changes"]
+    print(f"  {label:<30} {seconds:8.2f} s  {peak:6.0f} MiB peak  -> {verdict['required_bump']}, "
+          f"{len(changes)} changes")
+
+
+def _stripe() -> None:
+    files = [STRIPE / name for name in STRIPE_PAIR]
+    missing = [str(path) for path in files if not path.is_file()]
+    if missing:
+        print(f"  Stripe pair: skipped, not found: {', '.join(missing)} (see the issue for the data)")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = []
+        for path in files:
+            target = Path(tmp) / path.name.removesuffix(".gz")
+            target.write_bytes(gzip.decompress(path.read_bytes()))
+            plain.append(target)
+        sizes = " and ".join(f"{target.stat().st_size / 1e6:.1f} MB" for target in plain)
+        run = _process(plain[0], plain[1])
+    _print_process(f"Stripe 2019 ({sizes})", run)
+    by_bump: dict[str, int] = {}
+    for change in run[2]["changes"]:
+        by_bump[change["bump"]] = by_bump.get(change["bump"], 0) + 1
+    print(f"    changes by bump: {by_bump}")
+    for change in [c for c in run[2]["changes"] if c["bump"] == "major"][:8]:
+        print(f"    {change['rule']}: {change['message']} at {change['pointer']}")
 
 
 if __name__ == "__main__":

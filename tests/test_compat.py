@@ -336,3 +336,116 @@ def test_check_releases_on_the_real_spec(capsys):
         pytest.skip(f"fewer than two released versions in {spec_dir} (found {len(releases)})")
     code = main(["check-releases"])
     assert code == 0, capsys.readouterr().out
+
+
+def test_cli_compat_imports_none_of_the_heavy_tools():
+    pair = next(p for p in PAIRS if p.name.endswith("mixed-minor-and-major"))
+    heavy = ("schemathesis", "hypothesis", "openapi_core", "openapi_spec_validator", "jinja2", "jsonschema")
+    script = (
+        "import contextlib, io, sys\n"
+        "from valora_spec.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main(['compat', {str(pair / 'old.yaml')!r}, {str(pair / 'new.yaml')!r}])\n"
+        f"print(code, sorted({{m.split('.')[0] for m in sys.modules}} & {set(heavy)!r}))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=repo_root()
+    )
+    assert completed.stdout.split(None, 1) == ["0", "[]\n"], completed.stderr
+
+
+# --- YAML -------------------------------------------------------------------------------
+
+TRICKY_YAML = """
+openapi: 3.1.0
+base: &base {type: object, minimum: 1.5, flag: yes, when: 2024-01-02, none: ~, big: 0x1F}
+merged:
+  <<: *base
+  extra: [1, "2", null, true, {k: v}]
+again: *base
+tagged: !!str 123
+binary: !!binary aGVsbG8=
+set: !!set {a, b}
+1: numeric key
+"""
+
+
+@pytest.mark.parametrize("text", [TRICKY_YAML, "", "just a string\n", "- a\n- {b: 1}\n"])
+def test_fast_yaml_parse_equals_pyyaml(text):
+    from valora_spec.compat._yaml import parse
+
+    expected = yaml.load(text, Loader=yaml.SafeLoader)
+    found = parse(text)
+    assert found == expected
+    if isinstance(expected, dict) and "again" in expected:
+        assert found["again"] is found["base"]  # an alias is the same object, as in PyYAML
+
+
+@pytest.mark.parametrize("text", ["a: [1\n", "? [1, 2]\n: unhashable\n", "a: !!python/name:os.system x\n"])
+def test_fast_yaml_parse_rejects_what_pyyaml_rejects(text):
+    from valora_spec.compat._yaml import parse
+
+    with pytest.raises(yaml.YAMLError):
+        yaml.load(text, Loader=yaml.SafeLoader)
+    with pytest.raises(yaml.YAMLError):
+        parse(text)
+
+
+# --- scale: each pair of $refs is compared once -------------------------------------------
+
+
+def _expandable_spec(levels: int, leaf_enum: list[str]) -> dict:
+    """Stripe's pattern: every field is `anyOf: [string id, $ref]`, each level refers to the next
+    twice and back to the first: 2**levels paths, and a cycle through all of them."""
+    schemas = {}
+    for i in range(levels):
+        nxt = {"anyOf": [{"type": "string"}, {"$ref": f"#/components/schemas/L{i + 1}"}]}
+        back = {"anyOf": [{"type": "string"}, {"$ref": "#/components/schemas/L0"}]}
+        properties = {"a": nxt, "b": copy.deepcopy(nxt), "up": back}
+        schemas[f"L{i}"] = {"type": "object", "properties": properties}
+    status = {"type": "string", "enum": leaf_enum}
+    schemas[f"L{levels}"] = {"type": "object", "properties": {"status": status}}
+    root = {"$ref": "#/components/schemas/L0"}
+    ok = {"description": "ok", "content": {"application/json": {"schema": root}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "t", "version": "1"},
+        "paths": {"/things": {"get": {"operationId": "listThings", "responses": {"200": ok}}}},
+        "components": {"schemas": schemas},
+    }
+
+
+@pytest.mark.timeout(60)
+def test_exponentially_many_paths_through_shared_refs_are_compared_once():
+    old, new = _expandable_spec(40, ["open"]), _expandable_spec(40, ["open", "paid"])
+    result = compare(old, new)
+    assert [(c.rule, c.pointer) for c in result.changes] == [
+        ("response-enum-value-added", "#/components/schemas/L40/properties/status/enum")
+    ]
+    assert [location.operation for location in result.changes[0].locations] == ["GET /things"]
+    assert compare(old, copy.deepcopy(old)).changes == ()
+
+
+def test_fingerprints_see_the_same_recursive_shape_under_other_names():
+    from valora_spec.compat._fingerprint import Fingerprints
+    from valora_spec.compat._resolve import Resolver
+
+    def doc(names: tuple[str, str], leaf: str) -> dict:
+        a, b = names
+        return {"components": {"schemas": {
+            a: {"type": "object", "properties": {"next": {"$ref": f"#/components/schemas/{b}"}}},
+            b: {
+                "type": "object",
+                "properties": {"back": {"$ref": f"#/components/schemas/{a}"}, "x": {"type": leaf}},
+            },
+        }}}
+
+    old, same, other = Resolver(doc(("A", "B"), "string")), Resolver(doc(("P", "Q"), "string")), None
+    prints = Fingerprints(old, same)
+    ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
+    assert prints.of(old, ref("A")) == prints.of(same, ref("P"))
+    assert prints.of(old, ref("B")) == prints.of(same, ref("Q"))
+    assert prints.of(old, ref("A")) != prints.of(same, ref("Q"))
+    other = Resolver(doc(("P", "Q"), "integer"))
+    prints = Fingerprints(old, other)
+    assert prints.of(old, ref("A")) != prints.of(other, ref("P"))  # differs two refs down a cycle

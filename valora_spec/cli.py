@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from openapi_spec_validator import OpenAPIV31SpecValidator
 
-from . import _spec
+# `_spec` (jsonschema), the OpenAPI validator and the report tools are imported where they
+# are used: `valora-spec compat` needs none of them, and they cost most of its start-up time.
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 LINT_TIMEOUT_S = 300
@@ -45,6 +45,10 @@ def validation_problems(doc: dict[str, Any]) -> list[str]:
 
     Each stage runs only when the previous one is clean: the validators need resolvable refs.
     """
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+
+    from . import _spec
+
     problems = [f"ref: {p}" for p in _spec.unresolved_refs(doc)]
     if not problems:
         if not str(doc.get("openapi", "")).startswith("3.1."):
@@ -58,6 +62,8 @@ def validation_problems(doc: dict[str, Any]) -> list[str]:
 
 def _spec_file(name: str, root: Path) -> tuple[str, Path]:
     """A version name (`1.2.0`) or a path to an OpenAPI file."""
+    from . import _spec
+
     if _spec.SEMVER.match(name):
         path = _spec.spec_path(name, root)
         if not path.is_file():
@@ -71,11 +77,15 @@ def _spec_file(name: str, root: Path) -> tuple[str, Path]:
 
 
 def _targets(names: list[str], root: Path) -> list[tuple[str, Path]]:
+    from . import _spec
+
     names = names or _spec.released_versions(root)
     return [_spec_file(name, root) for name in names]
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    from . import _spec
+
     root = _spec.repo_root()
     failed = False
     for name, path in _targets(args.versions, root):
@@ -153,6 +163,8 @@ def run_redocly(root: Path, spec: Path) -> LintResult:
 
 
 def run_lint(args: argparse.Namespace) -> int:
+    from . import _spec
+
     root = _spec.repo_root()
     failed = False
     for name, path in _targets(args.versions, root):
@@ -177,6 +189,8 @@ def run_lint(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- release
 def run_release(args: argparse.Namespace) -> int:
+    from . import _spec
+
     root = _spec.repo_root()
     version = args.version
     if not _spec.SEMVER.match(version):
@@ -218,7 +232,10 @@ def run_release(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
+COMPAT_COMMANDS = frozenset({"compat", "check-releases"})
+
+
+def build_parser(with_reports: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="valora-spec", description="Tools for the Valora API contract in spec/.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -245,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_compat_parsers(commands)
+    if not with_reports:
+        return parser
     try:
         from valora_spec._report_cli import add_report_parsers
     except ImportError:
@@ -255,7 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    # The report tools import the whole harness; the compat commands never reach them.
+    parser = build_parser(with_reports=not (argv and argv[0] in COMPAT_COMMANDS))
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None) or getattr(args, "func", None)
     if handler is None:

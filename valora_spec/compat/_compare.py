@@ -6,6 +6,7 @@ from typing import Any
 
 from ._components import renamed_schemas, usages
 from ._errors import SpecError
+from ._fingerprint import Fingerprints
 from ._model import Bump, Change, CompatResult, Location
 from ._operations import OperationDiffer
 from ._policy import Policy
@@ -58,14 +59,15 @@ def compare(old: dict[str, Any], new: dict[str, Any], policy: Policy | None = No
             raise SpecError(f"{name} spec is not a mapping")
     collector = _Collector(policy or Policy())
     old_resolver, new_resolver = Resolver(old), Resolver(new)
-    OperationDiffer(old_resolver, new_resolver, collector.emit).run()
-    _renames(old_resolver, new_resolver, collector)
+    prints = Fingerprints(old_resolver, new_resolver)  # shared: refined once, on first use
+    OperationDiffer(old_resolver, new_resolver, collector.emit, prints).run()
+    _renames(old_resolver, new_resolver, prints, collector)
     _info(old, new, collector)
     return collector.result()
 
 
-def _renames(old: Resolver, new: Resolver, collector: _Collector) -> None:
-    for old_name, new_name in renamed_schemas(old, new):
+def _renames(old: Resolver, new: Resolver, prints: Fingerprints, collector: _Collector) -> None:
+    for old_name, new_name in renamed_schemas(old, new, prints):
         root = pointer("components", "schemas", new_name)
         places = list(usages(new, root)) or [(Location("", root), None)]
         sides = {side for _, side in places}

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ._fingerprint import fingerprint
+from ._fingerprint import Fingerprints
 from ._model import Location
 from ._resolve import Resolver, join, pointer
 
 _METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
-def renamed_schemas(old: Resolver, new: Resolver) -> list[tuple[str, str]]:
+def renamed_schemas(old: Resolver, new: Resolver, prints: Fingerprints) -> list[tuple[str, str]]:
     """(old name, new name) for schemas that vanished while one of the same shape appeared.
 
     A schema that merely vanished or appeared is an inline schema moving in or out of
@@ -25,10 +25,10 @@ def renamed_schemas(old: Resolver, new: Resolver) -> list[tuple[str, str]]:
         return []
     by_shape: dict[str, list[str]] = {}
     for name in fresh:
-        by_shape.setdefault(fingerprint(new, _ref(name)), []).append(name)
+        by_shape.setdefault(prints.of(new, _ref(name)), []).append(name)
     renames = []
     for name in gone:
-        candidates = by_shape.get(fingerprint(old, _ref(name)))
+        candidates = by_shape.get(prints.of(old, _ref(name)))
         if candidates:
             renames.append((name, candidates.pop(0)))
     return renames

@@ -9,10 +9,9 @@ from typing import Any
 import yaml
 
 from ._errors import SpecError
+from ._yaml import parse
 
 VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
-# The C loader is several times faster on large specs; fall back when it is not built.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def repo_root() -> Path:
@@ -36,7 +35,7 @@ def load_spec(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise SpecError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
-        document = yaml.load(text, Loader=_LOADER)
+        document = parse(text)
     except yaml.YAMLError as exc:
         raise SpecError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(document, dict) or not isinstance(document.get("openapi"), str):

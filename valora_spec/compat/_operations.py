@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ._fingerprint import Fingerprints
 from ._model import Location
 from ._resolve import Resolver, join, pointer
 from ._schema_diff import REQUEST, RESPONSE, SchemaDiffer
@@ -25,33 +26,44 @@ Emit = Callable[[str, str, str, Location, str | None], None]
 @dataclass(frozen=True)
 class Operation:
     method: str
-    path: str
+    path: str  # the path template, or the webhook's name
     node: dict[str, Any]
     path_item: dict[str, Any]
+    root: str = "paths"  # or "webhooks"
 
     @property
     def label(self) -> str:
+        if self.root == "webhooks":
+            return f"{self.method.upper()} webhook {self.path}"
         return f"{self.method.upper()} {self.path}"
 
     @property
+    def item_pointer(self) -> str:
+        return pointer(self.root, self.path)
+
+    @property
     def pointer(self) -> str:
-        return pointer("paths", self.path, self.method)
+        return pointer(self.root, self.path, self.method)
 
 
 def index_operations(resolver: Resolver) -> dict[tuple[str, str], Operation]:
     """Operations keyed by method and path template, with parameter names blanked:
-    `/invoices/{id}` and `/invoices/{invoiceId}` are the same operation."""
+    `/invoices/{id}` and `/invoices/{invoiceId}` are the same operation.
+
+    Webhooks (3.1) are operations too, keyed by name: the same rules apply to them.
+    """
     found: dict[tuple[str, str], Operation] = {}
-    paths = resolver.document.get("paths") or {}
-    for path, raw_item in paths.items():
-        item, _ = resolver.deref(raw_item)
-        if not isinstance(item, dict):
-            continue
-        for method in METHODS:
-            node = item.get(method)
-            if isinstance(node, dict):
-                key = (method, re.sub(r"\{[^}]*\}", "{}", str(path)))
-                found[key] = Operation(method, str(path), node, item)
+    for root in ("paths", "webhooks"):
+        items = resolver.document.get(root)
+        for path, raw_item in (items if isinstance(items, dict) else {}).items():
+            item, _ = resolver.deref(raw_item)
+            if not isinstance(item, dict):
+                continue
+            for method in METHODS:
+                node = item.get(method)
+                if isinstance(node, dict):
+                    name = re.sub(r"\{[^}]*\}", "{}", str(path)) if root == "paths" else f"webhook {path}"
+                    found[(method, name)] = Operation(method, str(path), node, item, root)
     return found
 
 
@@ -67,11 +79,11 @@ def _below(own: str | None, parent: str | None, *segments: object) -> str | None
 
 
 class OperationDiffer:
-    def __init__(self, old: Resolver, new: Resolver, emit: Emit) -> None:
+    def __init__(self, old: Resolver, new: Resolver, emit: Emit, prints: Fingerprints) -> None:
         self._old = old
         self._new = new
         self._emit = emit
-        self._schemas = SchemaDiffer(old, new)
+        self._schemas = SchemaDiffer(old, new, prints)
 
     def run(self) -> None:
         before, after = index_operations(self._old), index_operations(self._new)
@@ -205,12 +217,18 @@ class OperationDiffer:
         for code in after:
             location = Location(label, join(base, ("responses", code)))
             if code not in before:
-                kind = "status" if code[:1] in "23" else "error-status"
+                kind = "status" if _is_success(code) else "error-status"
                 self._emit(f"response-{kind}-added", RESPONSE, f"response {code} added", location, None)
+        # Without any success response left, clients lose what the operation returns.
+        success_left = any(_is_success(code) for code in after)
         for code in before:
             if code not in after:
                 location = Location(label, join(old.pointer, ("responses", code)))
-                self._emit("response-status-removed", RESPONSE, f"response {code} removed", location, None)
+                message = f"response {code} removed"
+                if _is_success(code) and not success_left:
+                    self._emit("response-success-removed", RESPONSE, message, location, None)
+                else:
+                    self._emit("response-status-removed", RESPONSE, message, location, None)
         for code in after:
             if code in before:
                 self._response(before[code], after[code], code, label, join(base, ("responses", code)))
@@ -305,12 +323,15 @@ class OperationDiffer:
     def _schema(self, old: Any, new: Any, side: str, label: str, where: str, anchor: str | None) -> None:
         if old is None and new is None:
             return
-        for finding in self._schemas.diff(
-            old if old is not None else {}, new if new is not None else {}, side
-        ):
-            location = Location(label, join(where, finding.path))
-            root = finding.anchor or (join(anchor, finding.path) if anchor else None)
+        found = self._schemas.diff(old if old is not None else {}, new if new is not None else {}, side)
+        for finding, path in self._schemas.walk(found):
+            location = Location(label, join(where, path))
+            root = finding.anchor or (join(anchor, path) if anchor else None)
             self._emit(finding.rule, side, finding.message, location, root)
+
+
+def _is_success(code: str) -> bool:
+    return code[:1] in "23"
 
 
 def _at(op: Operation) -> Location:
@@ -322,7 +343,7 @@ def _parameters(
 ) -> dict[tuple[str, str], tuple[dict[str, Any], str | None, str]]:
     """(in, name) -> (parameter, $ref it came through, pointer); operation level wins."""
     found: dict[tuple[str, str], tuple[dict[str, Any], str | None, str]] = {}
-    levels = ((pointer("paths", op.path), op.path_item), (op.pointer, op.node))
+    levels = ((op.item_pointer, op.path_item), (op.pointer, op.node))
     for owner, node in levels:
         for index, raw in enumerate(node.get("parameters") or []):
             param, ref = resolver.deref(raw)

@@ -119,7 +119,167 @@ RULES: dict[str, Rule] = _rules(
     Rule("request-default-added", MINOR, "documents what the server assumes when it is omitted"),
     Rule("request-default-changed", MAJOR, "clients omitting the value get different behaviour"),
     Rule("response-default-added", MINOR, "documents what clients may assume when it is absent"),
-    Rule("response-default-changed", MAJOR, "clients assume a different value when it is absent"),
+    Rule(
+        "response-default-changed",
+        PATCH,
+        "in a response, default is an annotation: the server sends the value it means",
+    ),
+    # SDK deserialisation.
+    Rule("discriminator-added", MINOR, "SDKs pick the type to deserialise into differently"),
+    Rule("discriminator-removed", MINOR, "SDKs pick the type to deserialise into differently"),
+    Rule("discriminator-changed", MINOR, "SDKs pick the type to deserialise into differently"),
+    # Responses: the operation's result.
+    Rule("response-success-removed", MAJOR, "no success response is left: clients lose the result"),
+    # JSON Schema 2020-12 keywords. Added, a keyword constrains more: a request rejects
+    # what clients send; a response sends a subset of what it sent. Removed, the reverse.
+    Rule("request-contains-added", MAJOR, "contains: values clients send today may be rejected"),
+    Rule("request-contains-removed", MINOR, "contains: the server accepts more"),
+    Rule("response-contains-added", MINOR, "contains: clients get a subset of what they got before"),
+    Rule("response-contains-removed", MAJOR, "contains: clients may get values they do not expect"),
+    Rule("request-property-names-added", MAJOR, "propertyNames: values clients send today may be rejected"),
+    Rule("request-property-names-removed", MINOR, "propertyNames: the server accepts more"),
+    Rule(
+        "response-property-names-added",
+        MINOR,
+        "propertyNames: clients get a subset of what they got before",
+    ),
+    Rule(
+        "response-property-names-removed",
+        MAJOR,
+        "propertyNames: clients may get values they do not expect",
+    ),
+    Rule(
+        "request-pattern-property-added",
+        MAJOR,
+        "patternProperties entry: values clients send today may be rejected",
+    ),
+    Rule("request-pattern-property-removed", MINOR, "patternProperties entry: the server accepts more"),
+    Rule(
+        "response-pattern-property-added",
+        MINOR,
+        "patternProperties entry: clients get a subset of what they got before",
+    ),
+    Rule(
+        "response-pattern-property-removed",
+        MAJOR,
+        "patternProperties entry: clients may get values they do not expect",
+    ),
+    Rule("request-prefix-item-added", MAJOR, "prefixItems entry: values clients send today may be rejected"),
+    Rule("request-prefix-item-removed", MINOR, "prefixItems entry: the server accepts more"),
+    Rule(
+        "response-prefix-item-added",
+        MINOR,
+        "prefixItems entry: clients get a subset of what they got before",
+    ),
+    Rule(
+        "response-prefix-item-removed",
+        MAJOR,
+        "prefixItems entry: clients may get values they do not expect",
+    ),
+    Rule(
+        "request-dependent-required-added",
+        MAJOR,
+        "dependentRequired name: values clients send today may be rejected",
+    ),
+    Rule("request-dependent-required-removed", MINOR, "dependentRequired name: the server accepts more"),
+    Rule(
+        "response-dependent-required-added",
+        MINOR,
+        "dependentRequired name: clients get a subset of what they got before",
+    ),
+    Rule(
+        "response-dependent-required-removed",
+        MAJOR,
+        "dependentRequired name: clients may get values they do not expect",
+    ),
+    Rule(
+        "request-dependent-schema-added",
+        MAJOR,
+        "dependentSchemas entry: values clients send today may be rejected",
+    ),
+    Rule("request-dependent-schema-removed", MINOR, "dependentSchemas entry: the server accepts more"),
+    Rule(
+        "response-dependent-schema-added",
+        MINOR,
+        "dependentSchemas entry: clients get a subset of what they got before",
+    ),
+    Rule(
+        "response-dependent-schema-removed",
+        MAJOR,
+        "dependentSchemas entry: clients may get values they do not expect",
+    ),
+    Rule(
+        "request-conditional-added",
+        MAJOR,
+        "if/then/else (or a branch): values clients send today may be rejected",
+    ),
+    Rule("request-conditional-removed", MINOR, "if/then/else (or a branch): the server accepts more"),
+    Rule(
+        "response-conditional-added",
+        MINOR,
+        "if/then/else (or a branch): clients get a subset of what they got before",
+    ),
+    Rule(
+        "response-conditional-removed",
+        MAJOR,
+        "if/then/else (or a branch): clients may get values they do not expect",
+    ),
+    Rule(
+        "request-content-constraint-added",
+        MAJOR,
+        "contentSchema/Encoding/MediaType: values clients send today may be rejected",
+    ),
+    Rule(
+        "request-content-constraint-removed",
+        MINOR,
+        "contentSchema/Encoding/MediaType: the server accepts more",
+    ),
+    Rule(
+        "response-content-constraint-added",
+        MINOR,
+        "contentSchema/Encoding/MediaType: clients get a subset of what they got before",
+    ),
+    Rule(
+        "response-content-constraint-removed",
+        MAJOR,
+        "contentSchema/Encoding/MediaType: clients may get values they do not expect",
+    ),
+    Rule(
+        "request-unevaluated-items-restricted",
+        MAJOR,
+        "unevaluatedItems: values clients send today may be rejected",
+    ),
+    Rule("request-unevaluated-items-allowed", MINOR, "unevaluatedItems: the server accepts more"),
+    Rule(
+        "response-unevaluated-items-restricted",
+        MINOR,
+        "unevaluatedItems: clients get a subset of what they got before",
+    ),
+    Rule(
+        "response-unevaluated-items-allowed",
+        MAJOR,
+        "unevaluatedItems: clients may get values they do not expect",
+    ),
+    Rule("request-not-added", MAJOR, "not: values clients send today may be rejected"),
+    Rule("request-not-removed", MINOR, "not: the server accepts more"),
+    Rule("response-not-added", MINOR, "not: clients get a subset of what they got before"),
+    Rule("response-not-removed", MAJOR, "not: clients may get values they do not expect"),
+    # Under `not`, the direction flips: a `not` that matches more rejects more.
+    Rule("request-not-widened", MAJOR, "what not matches: values clients send today may be rejected"),
+    Rule("request-not-narrowed", MINOR, "what not matches: the server accepts more"),
+    Rule("response-not-widened", MINOR, "what not matches: clients get a subset of what they got before"),
+    Rule("response-not-narrowed", MAJOR, "what not matches: clients may get values they do not expect"),
+    Rule("request-unevaluated-properties-restricted", MAJOR, "clients sending other properties are rejected"),
+    Rule("request-unevaluated-properties-allowed", MINOR, "the server accepts more"),
+    Rule("response-unevaluated-properties-restricted", MINOR, "clients get a subset of what they got"),
+    Rule("response-unevaluated-properties-allowed", MINOR, "clients must ignore unknown fields"),
+    # A changed condition, content encoding or `not` may accept more and less at once.
+    Rule("request-conditional-changed", MAJOR, "values clients send today may be rejected"),
+    Rule("response-conditional-changed", MAJOR, "clients may get values they do not expect"),
+    Rule("request-content-constraint-changed", MAJOR, "values clients send today may be rejected"),
+    Rule("response-content-constraint-changed", MAJOR, "clients may get values they do not expect"),
+    Rule("request-not-changed", MAJOR, "values clients send today may be rejected"),
+    Rule("response-not-changed", MAJOR, "clients may get values they do not expect"),
 )
 
 

@@ -4,14 +4,22 @@ Findings carry a path relative to the schema compared and, once the comparison
 has gone through the same `$ref` on both sides, an anchor: the pointer of the
 root cause inside that shared component. Callers group findings by anchor, which
 is how one changed component used by many operations becomes one change.
+
+Each pair of `$ref`s (per side) is compared once, into its own findings plus
+links to the pairs of `$ref`s inside it; `walk` follows the links. So the work is
+linear in the documents' size however often, and however recursively, a
+component is used, and a cycle is just a link back to a pair already seen.
 """
 
 from __future__ import annotations
 
 import json
+from collections import deque
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from ._fingerprint import DOC_KEYWORDS, fingerprint
+from ._fingerprint import DOC_KEYWORDS, Fingerprints
+from ._keywords import compare_keywords
 from ._resolve import Resolver, join, ref_of
 
 REQUEST = "request"
@@ -37,6 +45,11 @@ UPPER_BOUNDS = (
 UNIONS = ("oneOf", "anyOf")
 NULL = frozenset({"null"})
 DOC_ORDER = tuple(sorted(DOC_KEYWORDS))  # a stable order for stable output
+NOT_DEPTH = 8  # `not` inside `not` inside ... (through refs): deeper, only shapes are compared
+
+# (old $ref, new $ref, side, old siblings, new siblings): siblings next to a 3.1 $ref
+# override its target, so two uses with different siblings are different comparisons.
+Pair = tuple[str, str, str, str, str]
 
 
 class Finding(NamedTuple):
@@ -46,55 +59,122 @@ class Finding(NamedTuple):
     message: str
 
 
-def under(findings: list[Finding], *segments: str) -> list[Finding]:
-    return [f._replace(path=(*segments, *f.path)) for f in findings]
+class Link(NamedTuple):
+    """The comparison goes on in a pair of `$ref`s, at `path`."""
+
+    path: tuple[str, ...]
+    pair: Pair
+
+
+Item = Finding | Link
+
+
+def under(found: list[Item], *segments: str) -> list[Item]:
+    return [f._replace(path=(*segments, *f.path)) for f in found]
 
 
 class SchemaDiffer:
-    def __init__(self, old: Resolver, new: Resolver) -> None:
-        self._old = old
-        self._new = new
-        self._memo: dict[tuple[str, str, str], list[Finding]] = {}
-        self._active: set[tuple[str, str, str]] = set()
-        self._cuts: list[set[tuple[str, str, str]]] = []
+    def __init__(
+        self, old: Resolver, new: Resolver, prints: Fingerprints | None = None, depth: int = 0
+    ) -> None:
+        self._old = self.old = old
+        self._new = self.new = new
+        self._prints = prints or Fingerprints(old, new)
+        self._depth = depth  # how many `not`s this comparison is inside
+        self._nodes: dict[Pair, tuple[dict, dict]] = {}
+        self._pairs: dict[Pair, list[Item]] = {}
+        self._parents: dict[Pair, list[Pair]] = {}
+        self._dirty: set[Pair] = set()  # pairs with a finding in or below them
+        self._ref_free: dict[int, bool] = {}  # by id(): the documents outlive the differ
 
-    def diff(self, old: Any, new: Any, side: str) -> list[Finding]:
+    def diff(self, old: Any, new: Any, side: str) -> list[Item]:
+        if old == new and self._no_ref(old) and self._no_ref(new):
+            return []  # equal and self-contained: nothing to find, and most of a real spec
         old_ref, new_ref = ref_of(old), ref_of(new)
         if old_ref is None or new_ref is None:
             # At most one side is a $ref: an inline schema moved into a component (or
             # back) is compared by content, so the move itself is not a change.
             return self._diff_resolved(self._old.deref(old)[0], self._new.deref(new)[0], side)
-        key = (old_ref, new_ref, side)
-        cached = self._memo.get(key)
-        if cached is not None:
-            return cached
-        if key in self._active:
-            # A recursive schema: the comparison already under way covers this level.
-            if self._cuts:
-                self._cuts[-1].add(key)
-            return []
-        self._active.add(key)
-        self._cuts.append(set())
-        new_schema, anchor = self._new.deref(new)
-        try:
-            found = self._diff_resolved(self._old.deref(old)[0], new_schema, side)
-        finally:
-            self._active.discard(key)
-            cuts = self._cuts.pop()
-        found = [f if f.anchor else f._replace(anchor=join(str(anchor), f.path)) for f in found]
-        cuts.discard(key)
-        if cuts:
-            # Cut short by an enclosing comparison: incomplete on its own, so not memoised.
-            if self._cuts:
-                self._cuts[-1].update(cuts)
-        else:
-            self._memo[key] = found
-        return found
+        pair = (old_ref, new_ref, side, _siblings(old), _siblings(new))
+        self._nodes.setdefault(pair, (old, new))
+        return [Link((), pair)]
 
-    def _diff_resolved(self, old: Any, new: Any, side: str) -> list[Finding]:
+    def fingerprint(self, resolver: Resolver, schema: Any) -> str:
+        return self._prints.of(resolver, schema)
+
+    def not_findings(self, old: Any, new: Any) -> list[Finding] | None:
+        """What changed inside a `not`, judged as a request (by what it matches).
+
+        A differ of its own: its findings are summed up as one, never walked into.
+        """
+        if self._depth >= NOT_DEPTH:
+            return None
+        inner = SchemaDiffer(self._old, self._new, self._prints, self._depth + 1)
+        return [finding for finding, _ in inner.walk(inner.diff(old, new, REQUEST))]
+
+    def _no_ref(self, node: Any) -> bool:
+        if not isinstance(node, dict | list):
+            return True
+        known = self._ref_free.get(id(node))
+        if known is None:
+            values = node.values() if isinstance(node, dict) else node
+            known = "$ref" not in node if isinstance(node, dict) else True
+            known = self._ref_free[id(node)] = known and all(self._no_ref(value) for value in values)
+        return known
+
+    def walk(self, found: list[Item]) -> Iterator[tuple[Finding, tuple[str, ...]]]:
+        """Every finding reachable from `found`, with its path from there (the shortest)."""
+        self._discover(found)
+        queue: deque[tuple[tuple[str, ...], list[Item]]] = deque([((), found)])
+        seen: set[Pair] = set()
+        while queue:
+            prefix, items = queue.popleft()
+            for item in items:
+                if isinstance(item, Finding):
+                    yield item, (*prefix, *item.path)
+                elif item.pair in self._dirty and item.pair not in seen:
+                    seen.add(item.pair)
+                    queue.append(((*prefix, *item.path), self._pairs[item.pair]))
+
+    def _discover(self, found: list[Item]) -> None:
+        """Compare every pair reachable from `found` not compared yet; mark the dirty ones."""
+        stack = [item.pair for item in found if isinstance(item, Link)]
+        fresh: list[Pair] = []
+        while stack:
+            pair = stack.pop()
+            if pair in self._pairs:
+                continue
+            items = self._pairs[pair] = self._compare_pair(pair)
+            fresh.append(pair)
+            for item in items:
+                if isinstance(item, Link):
+                    self._parents.setdefault(item.pair, []).append(pair)
+                    stack.append(item.pair)
+        # Pairs compared before are complete, so their dirtiness is final.
+        marks = [
+            pair
+            for pair in fresh
+            if any(isinstance(item, Finding) or item.pair in self._dirty for item in self._pairs[pair])
+        ]
+        while marks:
+            pair = marks.pop()
+            if pair not in self._dirty:
+                self._dirty.add(pair)
+                marks.extend(self._parents.get(pair, ()))
+
+    def _compare_pair(self, pair: Pair) -> list[Item]:
+        old, new = self._nodes[pair]
+        new_schema, anchor = self._new.deref(new)
+        found = self._diff_resolved(self._old.deref(old)[0], new_schema, pair[2])
+        return [
+            f if isinstance(f, Link) or f.anchor else f._replace(anchor=join(str(anchor), f.path))
+            for f in found
+        ]
+
+    def _diff_resolved(self, old: Any, new: Any, side: str) -> list[Item]:
         old = self._flatten(self._old, _as_schema(old), frozenset())
         new = self._flatten(self._new, _as_schema(new), frozenset())
-        found: list[Finding] = []
+        found: list[Item] = []
         _docs(old, new, found)
         if not old.get("deprecated") and new.get("deprecated") is True:
             _note(found, "field-deprecated", ("deprecated",), "marked deprecated")
@@ -106,11 +186,13 @@ class SchemaDiffer:
             return found  # nothing in common: the keyword-by-keyword comparison is noise
         _enum(old, new, side, found)
         _constraints(old, new, side, found)
+        _discriminator(old, new, found)
         _default(old, new, side, found)
         self._properties(old, new, side, found)
         self._additional_properties(old, new, side, found)
         self._items(old, new, side, found)
         self._unions(old, new, side, found)
+        compare_keywords(self, old, new, side, lambda rule, at, text: _note(found, rule, at, text), found)
         return found
 
     def _flatten(self, resolver: Resolver, schema: dict[str, Any], seen: frozenset[str]) -> dict:
@@ -140,7 +222,7 @@ class SchemaDiffer:
             merged["required"] = required
         return merged
 
-    def _properties(self, old: dict, new: dict, side: str, found: list[Finding]) -> None:
+    def _properties(self, old: dict, new: dict, side: str, found: list[Item]) -> None:
         old_props, new_props = _properties_of(old), _properties_of(new)
         if not old_props and not new_props:
             return
@@ -180,7 +262,7 @@ class SchemaDiffer:
                 )
             found.extend(under(self.diff(before, after, side), *path))
 
-    def _additional_properties(self, old: dict, new: dict, side: str, found: list[Finding]) -> None:
+    def _additional_properties(self, old: dict, new: dict, side: str, found: list[Item]) -> None:
         before, after = old.get("additionalProperties"), new.get("additionalProperties")
         if isinstance(before, dict) and isinstance(after, dict) and before and after:
             found.extend(under(self.diff(before, after, side), "additionalProperties"))
@@ -201,7 +283,7 @@ class SchemaDiffer:
         else:
             _note(found, "request-constraint-loosened", path, "additional properties allowed")
 
-    def _items(self, old: dict, new: dict, side: str, found: list[Finding]) -> None:
+    def _items(self, old: dict, new: dict, side: str, found: list[Item]) -> None:
         before, after = old.get("items"), new.get("items")
         if before is None and after is None:
             return
@@ -212,7 +294,7 @@ class SchemaDiffer:
         else:
             found.extend(under(self.diff(before, after, side), "items"))
 
-    def _unions(self, old: dict, new: dict, side: str, found: list[Finding]) -> None:
+    def _unions(self, old: dict, new: dict, side: str, found: list[Item]) -> None:
         for keyword in UNIONS:
             if keyword not in old and keyword not in new:
                 continue
@@ -243,8 +325,8 @@ class SchemaDiffer:
                         new_left.remove(j)
                         break
 
-        old_prints = [fingerprint(self._old, branch) for branch in before]
-        new_prints = [fingerprint(self._new, branch) for branch in after]
+        old_prints = [self._prints.of(self._old, branch) for branch in before]
+        new_prints = [self._prints.of(self._new, branch) for branch in after]
         take(lambda i, j: old_prints[i] == new_prints[j])
         take(lambda i, j: _ref_name(before[i]) is not None and _ref_name(before[i]) == _ref_name(after[j]))
         if len(old_left) == len(new_left):
@@ -253,7 +335,11 @@ class SchemaDiffer:
         return pairs, new_left, old_left
 
 
-def _note(found: list[Finding], rule: str, path: tuple[str, ...], message: str) -> None:
+def _siblings(node: dict) -> str:
+    return _canonical({k: v for k, v in node.items() if k != "$ref"}) if len(node) > 1 else ""
+
+
+def _note(found: list[Item], rule: str, path: tuple[str, ...], message: str) -> None:
     found.append(Finding(rule, path, None, message))
 
 
@@ -263,7 +349,7 @@ def _as_schema(node: Any) -> dict[str, Any]:
     return node if isinstance(node, dict) else {}
 
 
-def _docs(old: dict, new: dict, found: list[Finding]) -> None:
+def _docs(old: dict, new: dict, found: list[Item]) -> None:
     for key in DOC_ORDER:
         if old.get(key) != new.get(key):
             _note(found, "docs-changed", (key,), f"{key} changed")
@@ -286,7 +372,7 @@ def _show(types: frozenset[str]) -> str:
     return "|".join(shown) or "nothing"
 
 
-def _types(old: dict, new: dict, side: str, found: list[Finding]) -> bool:
+def _types(old: dict, new: dict, side: str, found: list[Item]) -> bool:
     """Compare `type`; True when old and new accept no type in common."""
     before, after = _type_set(old), _type_set(new)
     if before == after:
@@ -337,7 +423,7 @@ def _values(values: list[Any]) -> str:
     return ", ".join(json.dumps(v, default=str) for v in values)
 
 
-def _enum(old: dict, new: dict, side: str, found: list[Finding]) -> None:
+def _enum(old: dict, new: dict, side: str, found: list[Item]) -> None:
     before, after = _enum_of(old), _enum_of(new)
     if before is None and after is None:
         return
@@ -372,7 +458,7 @@ def _number(value: Any) -> float | int | None:
     return value
 
 
-def _constraints(old: dict, new: dict, side: str, found: list[Finding]) -> None:
+def _constraints(old: dict, new: dict, side: str, found: list[Item]) -> None:
     def add(kind: str, keyword: str, message: str) -> None:
         _note(found, f"{side}-constraint-{kind}", (keyword,), message)
 
@@ -408,6 +494,9 @@ def _constraints(old: dict, new: dict, side: str, found: list[Finding]) -> None:
 
     for keyword in ("pattern", "format"):
         was, now = old.get(keyword), new.get(keyword)
+        if keyword == "pattern":
+            # An empty pattern matches every string: it is no pattern at all.
+            was, now = was or None, now or None
         if was == now:
             continue
         if was is None:
@@ -418,6 +507,19 @@ def _constraints(old: dict, new: dict, side: str, found: list[Finding]) -> None:
             add("changed", keyword, f"{keyword} {was!r} -> {now!r}")
 
 
+def _discriminator(old: dict, new: dict, found: list[Item]) -> None:
+    """SDKs pick the type to deserialise into by the discriminator: a new way to read the same data."""
+    was, now = old.get("discriminator"), new.get("discriminator")
+    if was == now:
+        return
+    if was is None:
+        _note(found, "discriminator-added", ("discriminator",), "discriminator added")
+    elif now is None:
+        _note(found, "discriminator-removed", ("discriminator",), "discriminator removed")
+    else:
+        _note(found, "discriminator-changed", ("discriminator",), "discriminator changed")
+
+
 def _divides(small: float, big: float) -> bool:
     if small == 0:
         return False
@@ -425,7 +527,7 @@ def _divides(small: float, big: float) -> bool:
     return abs(ratio - round(ratio)) < 1e-9
 
 
-def _default(old: dict, new: dict, side: str, found: list[Finding]) -> None:
+def _default(old: dict, new: dict, side: str, found: list[Item]) -> None:
     if "default" not in old and "default" not in new:
         return
     if "default" not in old:
