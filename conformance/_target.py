@@ -39,7 +39,10 @@ class EmbeddedReference:
         if spec_version:
             command += ["--spec-version", spec_version]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                   text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                   text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                   # its own session: a Ctrl-C or a job's SIGTERM to the whole
+                                   # group must not end it before the report is written
+                                   start_new_session=True)
         deadline = time.monotonic() + READY_TIMEOUT
         assert process.stdout is not None
         line = process.stdout.readline().strip()

@@ -267,9 +267,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if run is None:
         return
     run.recorder.errors.extend(_collection_errors)
-    if not run.settings.read_only and not run.fatal and run.exit_code is None:
-        run.cleanup = cleanup(run)
-    verdict = _finish(session.config, run, interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    if not run.settings.read_only and not run.fatal and not interrupted and run.exit_code is None:
+        run.cleanup = cleanup(run)  # a stopped run must write its report within seconds
+    verdict = _finish(session.config, run, interrupted=interrupted)
     if verdict is not None:
         session.exitstatus = verdict
 
