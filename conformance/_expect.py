@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance._factory import instant
 from conformance._http import Reply
 from conformance._recorder import Check
 
@@ -43,3 +44,18 @@ def json_or_none(reply: Reply) -> Any:
         return reply.json()
     except Exception:  # noqa: BLE001 - the caller reports what it expected instead
         return None
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """Equal JSON values, where two RFC 3339 date-times are equal when they name one instant
+    (`…:05Z` and `…:05.000+00:00` are the same value written twice)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    if a == b and type(a) is type(b):
+        return True
+    if isinstance(a, str) and isinstance(b, str):
+        moment = instant(a)
+        return moment is not None and moment == instant(b)
+    return a == b and not isinstance(a, bool) and not isinstance(b, bool)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from conformance._http import Client, Reply
@@ -25,7 +27,33 @@ def iso(moment: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """An RFC 3339 date-time (any number of fraction digits; beyond microseconds truncated)."""
+    found = RFC3339.match(text) if isinstance(text, str) else None
+    if found is None:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))  # raises as before
+    base, fraction, zone = found[1], (found[2] or "")[:6], found[3]
+    zone = "+00:00" if zone in ("Z", "z") else zone
+    return datetime.fromisoformat(f"{base}{'.' + fraction.ljust(6, '0') if fraction else ''}{zone}")
+
+
+RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)$")
+
+
+def instant(text: Any) -> Fraction | None:
+    """An RFC 3339 date-time as exact seconds since the epoch, whatever its precision or offset
+    (so `…:05Z`, `…:05.000Z` and `…:07:05+02:00` compare by the instant they name); None when
+    `text` is not one."""
+    found = RFC3339.match(text) if isinstance(text, str) else None
+    if found is None:
+        return None
+    try:
+        zone = "+00:00" if found[3] in ("Z", "z") else found[3]
+        moment = datetime.fromisoformat(found[1] + zone)
+    except ValueError:
+        return None
+    whole = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(seconds=1)
+    digits = found[2] or ""
+    return whole + (Fraction(int(digits), 10 ** len(digits)) if digits else Fraction(0))
 
 
 class Factory:

@@ -1,0 +1,125 @@
+"""The quick run against a remote-like target: the reference behind a loopback proxy adding latency.
+
+    .venv/bin/python benchmarks/bench_remote.py [--latency 0,50,150] [--concurrency 1,8]
+
+Prints wall time, requests and verdict per (latency, concurrency); every run must give the same
+per-requirement verdicts. The proxy delays each chunk from client to server by the latency, so
+every request pays it once, as a round trip one region away would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYS = {"VALORA_API_KEY": "vk_bench_admin_a_4f1c", "VALORA_API_KEY_B": "vk_bench_admin_b_9e2d",
+        "VALORA_READ_ONLY_KEY": "vk_bench_ro_a_73ab"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LatencyProxy:
+    """127.0.0.1:port -> upstream, each client chunk forwarded after `delay` seconds."""
+
+    def __init__(self, upstream: int, delay: float) -> None:
+        self.upstream, self.delay, self.port = upstream, delay, free_port()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
+        try:
+            while data := await reader.read(65536):
+                if delay:
+                    await asyncio.sleep(delay)
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
+        await asyncio.gather(self._pipe(reader, up_writer, self.delay), self._pipe(up_reader, writer, 0))
+
+    def __enter__(self) -> LatencyProxy:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(asyncio.start_server(self._handle, "127.0.0.1", self.port),
+                                         self.loop).result()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def start_reference() -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "valora-reference"), "--port", str(port),
+               "--api-key", f"org_a:admin:{KEYS['VALORA_API_KEY']}",
+               "--api-key", f"org_b:admin:{KEYS['VALORA_API_KEY_B']}",
+               "--api-key", f"org_a:read_only:{KEYS['VALORA_READ_ONLY_KEY']}"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    process.stdout.readline()  # it prints its URL once it listens
+    return process, port
+
+
+def run(url: str, concurrency: int, seed: int, out: Path, extra: list[str]) -> tuple[dict, float]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VALORA_")} | KEYS
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
+                    "--base-url", url, "--budget", "quick", "--seed", str(seed), "--report-dir", str(out),
+                    "--concurrency", str(concurrency), "--deadline", "1800", *extra],
+                   cwd=ROOT, env=env, capture_output=True, text=True)
+    return json.loads((out / "report.json").read_text()), time.monotonic() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", default="0,50,150", help="milliseconds, comma-separated")
+    parser.add_argument("--concurrency", default="1,8", help="values of --concurrency, comma-separated")
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--xdist", action="store_true", help="also compare -n 2 with serial, locally")
+    args = parser.parse_args()
+    process, port = start_reference()
+    baseline: dict[str, str] | None = None
+    same = True
+    print(f"{'latency':>8} {'N':>3} {'extra':>6} {'seconds':>8} {'requests':>8} {'verdict':>10}  verdicts")
+    try:
+        runs = [(int(ms), int(n), []) for ms in args.latency.split(",") for n in args.concurrency.split(",")]
+        if args.xdist:
+            runs += [(0, int(args.concurrency.split(",")[-1]), ["-n", "2"])]
+        with tempfile.TemporaryDirectory() as tmp:
+            for index, (ms, n, extra) in enumerate(runs):
+                with LatencyProxy(port, ms / 1000) as proxy:
+                    report, seconds = run(f"http://127.0.0.1:{proxy.port}", n, args.seed,
+                                          Path(tmp) / str(index), extra)
+                statuses = {r["id"]: r["status"] for r in report["requirements"]}
+                baseline = baseline or statuses
+                agree = statuses == baseline
+                same &= agree
+                print(f"{ms:>6}ms {n:>3} {' '.join(extra) or '-':>6} {seconds:>8.1f} "
+                      f"{report['stats'].get('requests', 0):>8} {report['verdict']:>10}  "
+                      f"{'same' if agree else 'DIFFERENT'}", flush=True)
+    finally:
+        process.terminate()
+    print("verdicts identical across runs" if same else "VERDICTS DIFFER")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
