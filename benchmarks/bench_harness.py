@@ -69,9 +69,9 @@ def bare_loop(url: str, count: int) -> dict[str, float]:
 def transport_loop(url: str, count: int) -> dict[str, float]:
     """The harness's own transport on the same GET: bounded, recorded, redacted, and then with
     every response validated by openapi-core as the semantic checks do."""
-    from conformance._catalogue import Catalogue
-    from conformance._http import Client, RateLimiter, Transport
-    from conformance._validation import ResponseValidator
+    from valora_spec.conformance._catalogue import Catalogue
+    from valora_spec.conformance._http import Client, RateLimiter, Transport
+    from valora_spec.conformance._validation import ResponseValidator
 
     transport = Transport(base_url=url, request_timeout=10, deadline_at=time.monotonic() + 600,
                           rate=RateLimiter(0), secrets={"bench_a_0001": "$VALORA_API_KEY"})

@@ -9,12 +9,12 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from conformance._profiles import PROFILES_DIR, load_profiles, profile_from_catalogue
+from valora_spec.conformance._profiles import PROFILES_DIR, load_profiles, profile_from_catalogue
 
 ROOT = Path(__file__).parents[1]
 CATALOGUE_PATH = ROOT / "spec" / "requirements.yaml"
 SCHEMA = json.loads((PROFILES_DIR / "profile.schema.json").read_text(encoding="utf-8"))
-FIX = "refresh with `python -m conformance._profiles`"
+FIX = "refresh with `python -m valora_spec.conformance._profiles`"
 
 
 def catalogue() -> dict:
@@ -104,7 +104,7 @@ def test_a_patch_profile_demands_what_its_minor_line_demands():
     ("1.9.0", "1.2.1"), (None, "1.2.1"), ("garbage", "1.2.1"),
 ])
 def test_judged_version(declared, judged):
-    from conformance._catalogue import judged_version
+    from valora_spec.conformance._catalogue import judged_version
 
     known = ["1.0.0", "1.0.1", "1.1.0", "1.1.1", "1.2.0", "1.2.1"]
     assert judged_version(declared, known) == judged
@@ -112,7 +112,7 @@ def test_judged_version(declared, judged):
 
 def test_a_patch_defines_every_operation_as_its_minor_did():
     """Fuzzing failures found with 1.2.1's definitions are charged from where the operation began."""
-    from conformance._catalogue import Catalogue
+    from valora_spec.conformance._catalogue import Catalogue
 
     catalogue = Catalogue.load()
     assert catalogue.stable_since("queryMeterUsage", "1.2.1") == "1.2.0"  # group_by came in 1.2.0

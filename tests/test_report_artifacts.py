@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conformance._profiles import load_profiles
-from conformance._report import build_report, write_artifacts
-from conformance._report._manifest import verify_bundle
-from conformance._report._signing import generate_keypair
+from valora_spec.conformance._profiles import load_profiles
+from valora_spec.report import build_report, write_artifacts
+from valora_spec.report._manifest import verify_bundle
+from valora_spec.report._signing import generate_keypair
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 NOW = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)

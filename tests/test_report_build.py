@@ -11,8 +11,8 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from conformance._profiles import load_profiles, load_waivers
-from conformance._report import build_report
+from valora_spec.conformance._profiles import load_profiles, load_waivers
+from valora_spec.report import build_report
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 SCHEMA = Path(__file__).parents[1] / "reports" / "report.schema.json"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conformance._profiles import load_profiles
-from conformance._report import build_report, write_artifacts
+from valora_spec.conformance._profiles import load_profiles
+from valora_spec.report import build_report, write_artifacts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conformance._report import write_artifacts
-from conformance._report._baseline import diff_baseline
-from conformance._report._manifest import verify_bundle
-from conformance._report._signing import fingerprint, generate_keypair, load_public_key
+from valora_spec.report import write_artifacts
+from valora_spec.report._baseline import diff_baseline
+from valora_spec.report._manifest import verify_bundle
+from valora_spec.report._signing import fingerprint, generate_keypair, load_public_key
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

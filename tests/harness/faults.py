@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from harness_suite import KEY_TRIPLES
 
-import reference
+from valora_spec import reference
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -560,7 +560,7 @@ class AsgiServer:
 
 
 def reference_app(**options: Any) -> App:
-    from reference import create_app
+    from valora_spec.reference import create_app
 
     return create_app(keys=KEY_TRIPLES, **options)
 

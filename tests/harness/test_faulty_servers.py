@@ -23,7 +23,7 @@ import pytest
 from faults import BY_NAME, CATALOGUE, Fault, serve
 from harness_suite import KEY_TRIPLES, KEYS, SuiteResult, run_suite
 
-import reference
+from valora_spec import reference
 
 SELECTED = [fault for fault in CATALOGUE if fault.selection is not None]
 FULL_RUN_FAULT = "cross_tenant_read"

@@ -17,10 +17,10 @@ import httpx
 import pytest
 from harness_suite import KEYS, run_suite
 
-from conformance._cleanup import cleanup, track_created
-from conformance._factory import Factory
-from conformance._http import Client, RateLimiter, ReadOnlyViolation, Transport
-from conformance._recorder import Recorder
+from valora_spec.conformance._cleanup import cleanup, track_created
+from valora_spec.conformance._factory import Factory
+from valora_spec.conformance._http import Client, RateLimiter, ReadOnlyViolation, Transport
+from valora_spec.conformance._recorder import Recorder
 
 COLLECTIONS = ("customers", "products", "prices", "meters", "subscriptions", "invoices", "coupons")
 

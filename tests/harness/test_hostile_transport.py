@@ -15,7 +15,7 @@ import hostile as h
 import pytest
 from harness_suite import run_suite
 
-from conformance._http import MAX_RETRY_AFTER, _decode, retry_after
+from valora_spec.conformance._http import MAX_RETRY_AFTER, _decode, retry_after
 
 # discovery (lured), plus a check that creates, reads and deletes customers
 CHECKS = ("-k", "test_meta or test_customer_deletion")

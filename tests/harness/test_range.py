@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from harness_suite import KEY_TRIPLES, run_suite
 
-import reference
+from valora_spec import reference
 
 
 @pytest.mark.parametrize(("version", "label"), [("1.0.0", "1.0.x"),

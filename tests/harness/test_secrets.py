@@ -8,7 +8,7 @@ from pathlib import Path
 import hostile as h
 from harness_suite import ROOT, SuiteResult, run_suite
 
-from reference import create_app
+from valora_spec.reference import create_app
 
 
 def _canaries() -> dict[str, str]:

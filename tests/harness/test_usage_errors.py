@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from harness_suite import SuiteResult, run_suite
 
-from conformance._settings import UsageError, read_settings
+from valora_spec.conformance._settings import UsageError, read_settings
 
 PREFIX = "valora conformance: error: "
 
@@ -156,7 +156,7 @@ def test_equal_keys_are_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_a_read_only_key_as_the_admin_key_is_a_usage_error(tmp_path: Path) -> None:
     from harness_suite import KEY_TRIPLES, KEYS
 
-    import reference
+    from valora_spec import reference
 
     app = reference.create_app(keys=KEY_TRIPLES, spec_version="1.2.0")
     try:
@@ -172,7 +172,7 @@ def test_a_read_only_key_as_the_admin_key_is_a_usage_error(tmp_path: Path) -> No
 def test_missing_optional_keys_are_said_once_and_leave_the_verdict_incomplete(tmp_path: Path) -> None:
     from harness_suite import KEY_TRIPLES, KEYS
 
-    import reference
+    from valora_spec import reference
 
     app = reference.create_app(keys=KEY_TRIPLES, spec_version="1.2.0")
     try:

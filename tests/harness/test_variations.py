@@ -82,9 +82,9 @@ def test_the_variations_rewrite_as_described() -> None:
 
 def test_the_harness_compares_times_as_instants() -> None:
     """The helpers the checks use to judge times and challenges, on the spellings the variations use."""
-    from conformance._expect import same_json
-    from conformance._factory import instant
-    from conformance.test_security import bearer_challenge
+    from valora_spec.conformance._expect import same_json
+    from valora_spec.conformance._factory import instant
+    from valora_spec.conformance.test_security import bearer_challenge
 
     spellings = ["2026-03-01T10:00:05Z", "2026-03-01T10:00:05.000000000Z", "2026-03-01T10:00:05+00:00",
                  "2026-03-01T12:00:05+02:00"]

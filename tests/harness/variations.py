@@ -27,7 +27,7 @@ from typing import Any
 from faults import ADMIN_KEY, ORG_OF, PROBLEM, App, Middleware, Request, Response, problem, resources
 from harness_suite import KEY_TRIPLES
 
-import reference
+from valora_spec import reference
 
 JSON_TYPES = ("application/json", PROBLEM)
 TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z$")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from ref_helpers import ADMIN_A, ADMIN_B, KEYS, READ_A, client
 
-from reference import create_app, serve_in_thread
+from valora_spec.reference import create_app, serve_in_thread
 
 
 @pytest.fixture(scope="session")

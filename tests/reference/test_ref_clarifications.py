@@ -22,7 +22,7 @@ from ref_helpers import (
     utcnow,
 )
 
-from reference._numbers import numeric_value, string_form
+from valora_spec.reference._numbers import numeric_value, string_form
 
 NOT_NUMERIC = ["1e3", " 2.5", "2.5 ", "+1", ".5", "1.", "1_000", "1,5", "NaN", "Infinity", "٣",
                "0x10", "0.1234567890123", True, False, None]

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from ref_helpers import assert_problem, bad_param_names, client, make_customer, unique
 
-from reference.routes import HANDLERS
+from valora_spec.reference.routes import HANDLERS
 
 
 def test_meta_declares_the_newest_version(api: httpx.Client) -> None:

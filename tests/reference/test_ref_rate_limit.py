@@ -6,7 +6,7 @@ import time
 
 from ref_helpers import ADMIN_A, ADMIN_B, KEYS, assert_problem, client
 
-from reference import create_app, serve_in_thread
+from valora_spec.reference import create_app, serve_in_thread
 
 
 def test_bucket_per_key_then_429_with_retry_after() -> None:

@@ -7,11 +7,11 @@ from fractions import Fraction
 
 import pytest
 
-from reference._jsonschema import SchemaSet, errors_to_params
-from reference._numbers import format_decimal, numeric_value
-from reference._pricing import line_amount
-from reference._spec import load_spec
-from reference._times import format_us, parse_rfc3339, period_containing
+from valora_spec.reference._jsonschema import SchemaSet, errors_to_params
+from valora_spec.reference._numbers import format_decimal, numeric_value
+from valora_spec.reference._pricing import line_amount
+from valora_spec.reference._spec import load_spec
+from valora_spec.reference._times import format_us, parse_rfc3339, period_containing
 
 TIERS = [{"up_to": 100, "unit_amount": "0", "flat_amount": 0},
          {"up_to": 1000, "unit_amount": "2", "flat_amount": 0},

@@ -21,7 +21,7 @@ from ref_helpers import (
     utcnow,
 )
 
-from reference import create_app, serve_in_thread
+from valora_spec.reference import create_app, serve_in_thread
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from ref_helpers import KEYS, assert_problem, bad_param_names, client, make_customer, make_price
 
-from reference import create_app, serve_in_thread
+from valora_spec.reference import create_app, serve_in_thread
 
 
 @pytest.fixture(scope="module", params=["1.0.0", "1.0.1", "1.1.0", "1.1.1"])

@@ -1,6 +1,0 @@
-"""The conformance report: build it from a run, write its artifacts."""
-
-from conformance._report._artifacts import write_artifacts
-from conformance._report._build import build_report
-
-__all__ = ["build_report", "write_artifacts"]

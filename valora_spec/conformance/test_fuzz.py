@@ -1,0 +1,135 @@
+"""Layer 1: property-based fuzzing of every operation, valid and invalid data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import hypothesis
+import hypothesis.errors
+import pytest
+from hypothesis import HealthCheck, Phase
+from schemathesis import GenerationMode
+
+from valora_spec.conformance import _fuzz
+from valora_spec.conformance._catalogue import version_key
+from valora_spec.conformance._factory import Factory
+from valora_spec.conformance._run import Run
+from valora_spec.conformance._settings import BUDGETS
+
+FUZZ_REQUIREMENTS = ("VAL-HTTP-001", "VAL-HTTP-002", "VAL-HTTP-003", "VAL-HTTP-004",
+                     "VAL-HTTP-005", "VAL-HTTP-006", "VAL-ERR-001", "VAL-ERR-004", "VAL-ERR-006")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "operation_id" not in metafunc.fixturenames:
+        return
+    from valora_spec.conformance.conftest import RUN_KEY
+
+    run = metafunc.config.stash.get(RUN_KEY, None)
+    ops = [op.operation_id for op in run.catalogue.operations(run.target_version)] if run else []
+    metafunc.parametrize("operation_id", ops or ["(no target)"])
+
+
+@pytest.fixture(scope="module")
+def schema(run: Run) -> Any:
+    return _fuzz.load_schema(run)
+
+
+@pytest.fixture(scope="module")
+def fuzz_ids(run: Run) -> dict[str, str]:
+    """Real ids, so valid requests reach existing resources instead of 404s."""
+    if run.settings.read_only:
+        return {}
+    make = Factory(run)
+    customer = make.customer()
+    price = make.price("flat")
+    sub = make.subscription(customer["id"], [price["id"]])
+    return {"customer_id": customer["id"], "meter_id": make.meter()["id"],
+            "product_id": price["product_id"], "price_id": price["id"],
+            "subscription_id": sub["id"], "invoice_id": make.draft_invoice()["id"]}
+
+
+@pytest.mark.requirements(*FUZZ_REQUIREMENTS)
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+                         ids=["valid", "invalid"])
+def test_fuzz_operation(run: Run, check, schema: Any, fuzz_ids: dict[str, str],
+                        operation_id: str, mode: GenerationMode) -> None:
+    op = run.catalogue.operation(run.target_version, operation_id)
+    if op is None:
+        pytest.skip("no operation to fuzz")
+    if run.settings.read_only and op.writes:
+        pytest.skip("--read-only: this check needs writes")
+    since = run.catalogue.stable_since(operation_id, run.target_version)
+    found: set[str] = set()
+    sent = methods_probed = 0
+    # valid requests go to real resources; invalid ones may mutate the path ids too
+    ids = fuzz_ids if mode == GenerationMode.POSITIVE else None
+
+    def judge(case: Any) -> None:
+        nonlocal sent, methods_probed
+        request = _fuzz.request_of(case, run.settings.base_url)
+        if request is None:
+            return
+        method, path = request.pop("method"), request.pop("path")
+        reply = run.api.request(method, path, **request)
+        sent += 1
+        methods_probed += _fuzz.probes_undefined_method(case)
+        for finding in _fuzz.findings(case, reply, mode, op):
+            found.add(finding.requirement)
+            check.that(finding.requirement, False, finding.message, operation=op.label,
+                       expected="conforming response", observed=reply.status,
+                       exchange=reply.exchange, version=since)
+
+    @hypothesis.seed(run.settings.seed)
+    @hypothesis.settings(max_examples=BUDGETS[run.settings.budget]["examples"], deadline=None,
+                         database=None, phases=[Phase.explicit, Phase.generate],
+                         suppress_health_check=list(HealthCheck), derandomize=False,
+                         print_blob=False, verbosity=hypothesis.Verbosity.quiet)
+    @hypothesis.given(case=_fuzz.strategy(schema, op, mode, ids))
+    def fuzz(case: Any) -> None:
+        judge(case)
+
+    run.fuzzing = True
+    try:
+        for case in _fuzz.boundary_cases(schema, op, mode, fuzz_ids,
+                                         read_only=run.settings.read_only):
+            judge(case)
+        fuzz()
+    except hypothesis.errors.Unsatisfiable:
+        pass  # nothing in this operation can be made invalid at random
+    finally:
+        run.fuzzing = False
+    for requirement in FUZZ_REQUIREMENTS:
+        if requirement in found:
+            continue
+        if requirement == "VAL-ERR-004" and mode == GenerationMode.POSITIVE:
+            check.skip(requirement, "judged by invalid-data fuzzing")
+        elif requirement == "VAL-HTTP-004" and mode == GenerationMode.NEGATIVE:
+            check.skip(requirement, "judged by valid-data fuzzing")
+        elif requirement == "VAL-HTTP-006" and not methods_probed:
+            check.skip(requirement, f"no undefined method is probed by {mode.value} requests")
+        elif sent:
+            check.that(requirement, True, "", operation=op.label, version=since)
+        else:
+            check.skip(requirement, f"no {mode.value} request can be generated for this operation")
+
+
+@pytest.mark.requirements("VAL-HTTP-006")
+@pytest.mark.writes  # PUT and friends are not safe methods, even when undefined
+def test_undefined_methods_are_405(run: Run, check) -> None:
+    paths = run.catalogue.documents[run.target_version]["paths"]
+    for path, item in paths.items():
+        if "{" in path:
+            continue
+        since = min((run.catalogue.introduced(op["operationId"]) for m, op in item.items()
+                     if isinstance(op, dict) and "operationId" in op), key=version_key)
+        for method in ("PUT", "DELETE", "PATCH"):
+            if method.lower() in item:
+                continue
+            reply = run.api.request(method, "/v1" + path)
+            check.that("VAL-HTTP-006", reply.status == 405 and "allow" in reply.headers,
+                       f"{method} answered {reply.status}"
+                       f"{'' if 'allow' in reply.headers else ' without Allow'}",
+                       operation=f"{method} /v1{path}", expected="405 with Allow",
+                       observed=reply.status, exchange=reply.exchange, version=since)
+            break

@@ -1,0 +1,162 @@
+"""Layer 2/3: subscription and invoice state machines, immutability after finalize."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from valora_spec.conformance import _expect as expect
+from valora_spec.conformance._factory import Factory, instant, iso, now, settle_usage
+from valora_spec.conformance._run import Run
+
+pytestmark = pytest.mark.writes
+ACTIONS = {"finalize": "open", "mark_paid": "paid", "void": "void",
+           "mark_uncollectible": "uncollectible"}
+ALLOWED = {("draft", "finalize"), ("open", "mark_paid"), ("open", "void"),
+           ("open", "mark_uncollectible"), ("uncollectible", "mark_paid"),
+           ("uncollectible", "void")}
+PATH_TO = {"draft": [], "open": ["finalize"], "paid": ["finalize", "mark_paid"],
+           "void": ["finalize", "void"], "uncollectible": ["finalize", "mark_uncollectible"]}
+
+
+@pytest.mark.requirements("VAL-SUB-001")
+def test_items_share_currency_and_interval(run: Run, check, factory: Factory) -> None:
+    customer = factory.customer()
+    eur = factory.price("flat")
+    usd = factory.price("flat", currency="USD")
+    yearly = factory.price("flat", interval="year")
+    for what, other in (("currency", usd), ("interval", yearly)):
+        reply = run.api.post("/v1/subscriptions", {"customer_id": customer["id"],
+                                                   "items": [{"price_id": eur["id"]},
+                                                             {"price_id": other["id"]}]})
+        expect.status(check, "VAL-SUB-001", reply, 400, "POST /v1/subscriptions",
+                      f"prices with different {what}")
+
+
+@pytest.mark.requirements("VAL-SUB-002", "VAL-SUB-003", "VAL-SUB-004", "VAL-SUB-005",
+                          "VAL-ERR-003")
+def test_subscription_states(run: Run, check, factory: Factory) -> None:
+    customer = factory.customer()
+    price = factory.price("flat")
+    future = factory.subscription(customer["id"], [price["id"]],
+                                  start_at=iso(now() + timedelta(days=3)))
+    check.that("VAL-SUB-002", future.get("status") == "pending", "a future start is not pending",
+               operation="POST /v1/subscriptions", expected="pending", observed=future.get("status"))
+    sub = factory.subscription(customer["id"], [price["id"]])
+    check.that("VAL-SUB-002", sub.get("status") == "active", "a started subscription is not active",
+               operation="POST /v1/subscriptions", expected="active", observed=sub.get("status"))
+    base = f"/v1/subscriptions/{sub['id']}"
+    reply = run.api.post(f"{base}/revoke_cancellation")
+    expect.status(check, "VAL-SUB-005", reply, 409, "POST …/revoke_cancellation",
+                  "nothing scheduled")
+    reply = run.api.post(f"{base}/cancel", {"at_period_end": True})
+    expect.status(check, "VAL-SUB-004", reply, 200, "POST …/cancel", "at_period_end", stop=True)
+    body = reply.json()
+    period_end = instant(body.get("current_period_end"))  # the same instant, however written
+    check.that("VAL-SUB-004", body.get("status") == "active"
+               and period_end is not None and instant(body.get("cancel_at")) == period_end,
+               "a scheduled cancellation must keep the subscription active with cancel_at = "
+               "current_period_end", operation="POST …/cancel",
+               expected={"status": "active", "cancel_at": body.get("current_period_end")},
+               observed={"status": body.get("status"), "cancel_at": body.get("cancel_at")},
+               exchange=reply.exchange)
+    reply = run.api.post(f"{base}/revoke_cancellation")
+    expect.status(check, "VAL-SUB-004", reply, 200, "POST …/revoke_cancellation", stop=True)
+    check.that("VAL-SUB-004", reply.json().get("cancel_at") is None,
+               "revoking left cancel_at set", operation="POST …/revoke_cancellation",
+               expected=None, observed=reply.json().get("cancel_at"), exchange=reply.exchange)
+    reply = run.api.post(f"{base}/cancel", {})
+    expect.status(check, "VAL-SUB-003", reply, 200, "POST …/cancel", stop=True)
+    body = reply.json()
+    check.that("VAL-SUB-003", body.get("status") == "canceled" and body.get("canceled_at"),
+               "an immediate cancel did not cancel", operation="POST …/cancel",
+               expected="canceled with canceled_at", observed=body.get("status"),
+               exchange=reply.exchange)
+    check.that("VAL-SUB-002", run.api.get(base).json().get("status") == "canceled",
+               "a canceled subscription reads back otherwise", operation="GET /v1/subscriptions/{id}",
+               expected="canceled", observed="other")
+    for action, body_ in (("cancel", {}), ("revoke_cancellation", None)):
+        reply = run.api.post(f"{base}/{action}", body_)
+        expect.status(check, "VAL-SUB-005", reply, 409, f"POST …/{action}", "on a canceled one")
+        if reply.status == 409:
+            expect.problem_code(check, "VAL-ERR-003", reply, "invalid_state_transition",
+                                f"POST …/{action}")
+
+
+@pytest.fixture(scope="module")
+def subscription(run: Run) -> dict[str, Any]:
+    make = Factory(run)
+    return make.subscription(make.customer()["id"], [make.price("flat", flat_amount=700)["id"]])
+
+
+def _invoice_in(run: Run, check, make: Factory, sub: dict, state: str) -> dict[str, Any]:
+    end = now()
+    invoice = make.invoice(sub["id"], end - timedelta(hours=1), end)
+    for action in PATH_TO[state]:
+        reply = run.api.post(f"/v1/invoices/{invoice['id']}/{action}")
+        expect.status(check, "VAL-INV-007", reply, 200, f"POST …/{action}",
+                      f"moving an invoice to {state}", stop=True)
+        invoice = reply.json()
+    return invoice
+
+
+@pytest.mark.requirements("VAL-INV-007")
+@pytest.mark.parametrize("state", list(PATH_TO))
+def test_invoice_state_machine(run: Run, check, factory: Factory, subscription: dict,
+                               state: str) -> None:
+    for action, target in ACTIONS.items():
+        invoice = _invoice_in(run, check, factory, subscription, state)
+        reply = run.api.post(f"/v1/invoices/{invoice['id']}/{action}")
+        op = f"POST /v1/invoices/{{id}}/{action}"
+        if (state, action) in ALLOWED:
+            expect.status(check, "VAL-INV-007", reply, 200, op, f"{state} → {target}")
+            got = reply.json().get("status") if reply.status == 200 else None
+            check.that("VAL-INV-007", got == target, f"{state} → {action} gave {got!r}",
+                       operation=op, expected=target, observed=got, exchange=reply.exchange)
+        else:
+            expect.status(check, "VAL-INV-007", reply, 409, op, f"forbidden {state} → {action}")
+            after = run.api.get(f"/v1/invoices/{invoice['id']}").json().get("status")
+            check.that("VAL-INV-007", after == state,
+                       f"a refused {action} moved the invoice from {state} to {after}",
+                       operation=op, expected=state, observed=after)
+
+
+@pytest.mark.requirements("VAL-INV-005", "VAL-INV-006", "VAL-INV-008")
+def test_finalized_invoices_never_change(run: Run, check, factory: Factory) -> None:
+    customer = factory.customer()
+    meter = factory.meter("SUM")
+    price = factory.price("per_unit", unit_amount="10", meter_id=meter["id"])
+    sub = factory.subscription(customer["id"], [price["id"]])
+    start, end = now() - timedelta(hours=3), now() - timedelta(hours=1)
+    factory.ingest([factory.event(customer["external_id"], meter["event_type"],
+                                  start + timedelta(minutes=5), {"value": 4})])
+    draft = factory.invoice(sub["id"], start, end)
+    reply = run.api.patch(f"/v1/invoices/{draft['id']}", {"memo": "editable"})
+    expect.status(check, "VAL-INV-006", reply, 200, "PATCH /v1/invoices/{id}", "on a draft")
+    reply = run.api.post(f"/v1/invoices/{draft['id']}/finalize")
+    expect.status(check, "VAL-INV-005", reply, 200, "POST …/finalize", stop=True)
+    finalized = reply.json()
+    factory.ingest([factory.event(customer["external_id"], meter["event_type"],
+                                  start + timedelta(minutes=10), {"value": 6})])
+    reply = run.api.patch(f"/v1/invoices/{draft['id']}", {"memo": "too late"})
+    expect.status(check, "VAL-INV-006", reply, 409, "PATCH /v1/invoices/{id}", "on an open invoice")
+    if reply.status == 409:
+        expect.problem_code(check, "VAL-INV-006", reply, "invoice_immutable",
+                            "PATCH /v1/invoices/{id}")
+    settle_usage(run)  # the late usage must be visible before "never changes" means anything
+    reply = run.api.get(f"/v1/invoices/{draft['id']}")
+    later = reply.json() if reply.status == 200 else {}
+    fields = ("lines", "subtotal", "total", "memo", "period_start", "period_end")
+    changed = [f for f in fields if not expect.same_json(later.get(f), finalized.get(f))]
+    check.that("VAL-INV-005", not changed, f"a finalized invoice changed: {changed}",
+               operation="GET /v1/invoices/{id}", expected="as finalized",
+               observed={f: later.get(f) for f in changed}, exchange=reply.exchange)
+    reply = run.api.delete(f"/v1/invoices/{draft['id']}")
+    expect.status(check, "VAL-INV-008", reply, 409, "DELETE /v1/invoices/{id}", "an open invoice")
+    other = factory.invoice(sub["id"], start, end)
+    reply = run.api.delete(f"/v1/invoices/{other['id']}")
+    expect.status(check, "VAL-INV-008", reply, 204, "DELETE /v1/invoices/{id}", "a draft")
+    reply = run.api.get(f"/v1/invoices/{other['id']}")
+    expect.status(check, "VAL-INV-008", reply, 404, "GET /v1/invoices/{id}", "a deleted draft")

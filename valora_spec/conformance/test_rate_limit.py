@@ -1,0 +1,32 @@
+"""Rate limiting, an optional capability: when the target limits, 429 must say when to retry."""
+
+from __future__ import annotations
+
+import pytest
+
+from valora_spec.conformance._run import Run
+
+BURST = 120
+
+
+@pytest.mark.requirements("VAL-RATE-001")
+def test_rate_limited_responses_carry_retry_after(run: Run, check) -> None:
+    throttled_before = run.transport.throttled
+    seen = None
+    for _ in range(BURST):
+        reply = run.api.get("/v1/meta")
+        if reply.status == 429:
+            seen = reply
+            break
+    if seen is None and run.transport.throttled == throttled_before:
+        check.skip("VAL-RATE-001", f"capability absent: rate_limiting (no 429 in a burst of "
+                                   f"{BURST} requests)")
+        return
+    if seen is not None:  # problem+json and the header itself are judged on every 429 seen
+        retry_after = seen.headers.get("retry-after", "")
+        check.that("VAL-RATE-001", retry_after.strip().isdigit(),
+                   "429 without Retry-After in seconds", operation="GET /v1/meta",
+                   expected="Retry-After: <seconds>", observed=retry_after or "(absent)",
+                   exchange=seen.exchange)
+    else:
+        check.that("VAL-RATE-001", True, "", operation="GET /v1/meta")

@@ -1,0 +1,163 @@
+"""Layer 4: authentication, roles and tenant isolation on every operation."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from valora_spec.conformance import _expect as expect
+from valora_spec.conformance._factory import Factory
+from valora_spec.conformance._requests import concrete
+from valora_spec.conformance._run import Run
+
+pytestmark = pytest.mark.writes
+
+
+@pytest.fixture
+def owned(run: Run) -> dict[str, str]:
+    """One resource of each kind in organization A, and unique natural keys for bodies.
+
+    Fresh for every check: a server that wrongly acts on one check's probes (deleting or
+    finalizing) must not make the next check fail for a reason that is not its own.
+    """
+    make = Factory(run)
+    customer = make.customer()
+    meter = make.meter()
+    product = make.product()
+    price = make.price("flat", product_id=product["id"])
+    sub = make.subscription(customer["id"], [price["id"]])
+    invoice = make.draft_invoice()
+    ids = {"customer_id": customer["id"], "meter_id": meter["id"], "product_id": product["id"],
+           "price_id": price["id"], "subscription_id": sub["id"], "invoice_id": invoice["id"],
+           "acme": make.unique("acme"), "api_calls": make.unique("key").lower(),
+           "LAUNCH20": make.unique("C").upper().replace(".", "-")[:40]}
+    if run.catalogue.operation(run.target_version, "createCoupon"):
+        reply = run.api.post("/v1/coupons", {"code": make.unique("CPN").upper()[:40],
+                                             "metadata": make.metadata,
+                                             "name": "Conformance", "percent_off": "10"})
+        if reply.status == 201:
+            ids["coupon_id"] = reply.json()["id"]
+    return ids
+
+
+# RFC 9110 §11.6.1: one or more challenges, each an auth-scheme (case-insensitive) with optional
+# parameters; only the `Bearer` scheme is stated, so its parameters and other challenges are free.
+_BEARER = re.compile(r"(?:^|,)\s*bearer(?:\s|,|$)", re.IGNORECASE)
+
+
+def bearer_challenge(header: str) -> bool:
+    """Whether a WWW-Authenticate value (all its fields joined) holds a `Bearer` challenge."""
+    return bool(_BEARER.search(header))
+
+
+def _since(run: Run, op: Any) -> str:
+    """A failure on an operation counts against the versions that have it, no older ones."""
+    return run.catalogue.introduced(op.operation_id)
+
+
+def _ops(run: Run) -> list[Any]:
+    return run.catalogue.operations(run.target_version)
+
+
+def _bad_keys(run: Run) -> dict[str, str | None]:
+    return {"no key": None, "an unknown key": "vk_not_a_real_key_0000000000"}
+
+
+@pytest.mark.requirements("VAL-AUTH-001")
+def test_every_operation_requires_a_valid_key(run: Run, check, owned: dict[str, str]) -> None:
+    for op in _ops(run):
+        path, query, body = concrete(op, run.catalogue.documents[run.target_version], owned)
+        for what, key in _bad_keys(run).items():
+            reply = run.anonymous(key).request(op.method.upper(), path, params=query,
+                                               json_body=body)
+            check.that("VAL-AUTH-001", reply.status == 401,
+                       f"with {what} the operation answered {reply.status}",
+                       operation=op.label, expected=401, observed=reply.status,
+                       exchange=reply.exchange, version=_since(run, op))
+            if reply.status == 401:
+                challenge = ", ".join(reply.headers.get_list("www-authenticate"))
+                check.that("VAL-AUTH-001", bearer_challenge(challenge),
+                           "401 without a `WWW-Authenticate: Bearer` challenge",
+                           operation=op.label, expected="Bearer", observed=challenge or "(absent)",
+                           exchange=reply.exchange, version=_since(run, op))
+
+
+@pytest.mark.requirements("VAL-AUTH-002")
+def test_read_only_key_cannot_write(run: Run, check, api_ro, owned: dict[str, str]) -> None:
+    for op in _ops(run):
+        path, query, body = concrete(op, run.catalogue.documents[run.target_version], owned)
+        reply = api_ro.request(op.method.upper(), path, params=query, json_body=body)
+        if op.writes:
+            check.that("VAL-AUTH-002", reply.status == 403,
+                       f"a read_only key got {reply.status} on a write", operation=op.label,
+                       expected=403, observed=reply.status, exchange=reply.exchange,
+                       version=_since(run, op))
+        else:
+            check.that("VAL-AUTH-002", 200 <= reply.status < 300,
+                       f"a read_only key got {reply.status} on a read", operation=op.label,
+                       expected="2xx", observed=reply.status, exchange=reply.exchange,
+                       version=_since(run, op))
+    # nothing changed: the draft invoice and the customer are still there
+    for path in (f"/v1/invoices/{owned['invoice_id']}", f"/v1/customers/{owned['customer_id']}"):
+        reply = run.api.get(path)
+        check.that("VAL-AUTH-002", reply.status == 200,
+                   "a write refused to the read_only key still changed data",
+                   operation=f"GET {path}", expected=200, observed=reply.status,
+                   exchange=reply.exchange)
+
+
+@pytest.mark.requirements("VAL-AUTH-003")
+def test_other_organizations_resources_are_not_found(run: Run, check, api_b,
+                                                     owned: dict[str, str]) -> None:
+    # compared as JSON values: key order, whitespace and a time's spelling may differ per read
+    before = {k: expect.json_or_none(run.api.get(f"/v1/{k.removesuffix('_id')}s/{v}"))
+              for k, v in owned.items() if k.endswith("_id")}
+    for op in _ops(run):
+        if "{" not in op.path:
+            continue
+        path, query, body = concrete(op, run.catalogue.documents[run.target_version], owned)
+        reply = api_b.request(op.method.upper(), path, params=query, json_body=body)
+        check.that("VAL-AUTH-003", reply.status == 404,
+                   f"organization B reached organization A's resource ({reply.status})",
+                   operation=op.label, expected=404, observed=reply.status,
+                   exchange=reply.exchange, version=_since(run, op))
+    for kind, content in before.items():
+        path = f"/v1/{kind.removesuffix('_id')}s/{owned[kind]}"
+        reply = run.api.get(path)
+        check.that("VAL-AUTH-003", expect.same_json(expect.json_or_none(reply), content),
+                   "organization B's request changed organization A's resource",
+                   operation=f"GET {path}", expected="unchanged", observed="changed",
+                   exchange=reply.exchange)
+
+
+@pytest.mark.requirements("VAL-AUTH-004")
+def test_lists_are_scoped_to_the_organization(run: Run, check, api_b,
+                                              owned: dict[str, str]) -> None:
+    mine = set(owned.values())
+    for op in _ops(run):
+        if op.method != "get" or "{" in op.path or op.operation_id == "getMeta":
+            continue
+        reply = api_b.get("/v1" + op.path, params={"limit": 100})
+        if reply.status != 200:
+            continue  # judged by the schema checks
+        leaked = [item.get("id") for item in reply.json().get("data", [])
+                  if isinstance(item, dict) and item.get("id") in mine]
+        check.that("VAL-AUTH-004", not leaked,
+                   f"organization B's list shows organization A's {leaked}", operation=op.label,
+                   expected="none of A's resources", observed=leaked, exchange=reply.exchange,
+                   version=_since(run, op))
+
+
+@pytest.mark.requirements("VAL-AUTH-005")
+def test_valid_keys_are_accepted(run: Run, check) -> None:
+    clients = {"--api-key": run.api, "--api-key-b": run.api_b, "--read-only-key": run.api_ro}
+    for option, client in clients.items():
+        if client is None:
+            continue
+        reply = client.get("/v1/customers", params={"limit": 1})
+        check.that("VAL-AUTH-005", 200 <= reply.status < 300,
+                   f"the {option} key was refused ({reply.status})",
+                   operation="GET /v1/customers", expected="2xx", observed=reply.status,
+                   exchange=reply.exchange)
