@@ -18,6 +18,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from valora_spec._paths import source_root
+
 SPEC_FILE = "openapi.yaml"
 RELEASES_FILE = "releases.json"
 SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
@@ -34,14 +36,9 @@ _URI_CHARS = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*$")
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 
 
-def repo_root(start: Path | None = None) -> Path:
-    """The nearest folder at or above `start` (default: this package, then the cwd) with spec/."""
-    starts = [start] if start else [Path(__file__).resolve().parent, Path.cwd().resolve()]
-    for first in starts:
-        for folder in [first, *first.parents]:
-            if (folder / "spec").is_dir() and (folder / "pyproject.toml").is_file():
-                return folder
-    raise FileNotFoundError("no repository root (a folder with spec/ and pyproject.toml) found")
+def repo_root() -> Path:
+    """The folder holding spec/ and profiles/: the repository in a clone, the package data when installed."""
+    return source_root()
 
 
 def semver_key(version: str) -> tuple[int, int, int]:

@@ -256,6 +256,9 @@ def build_parser(with_reports: bool = True) -> argparse.ArgumentParser:
     release.add_argument("version", metavar="VERSION")
     release.set_defaults(handler=run_release)
 
+    commands.add_parser("conformance", add_help=False,
+                        help="run the conformance suite (`valora-spec conformance --help`)")
+
     try:
         from valora_spec.compat._cli import add_compat_parsers
     except ImportError:
@@ -275,6 +278,10 @@ def build_parser(with_reports: bool = True) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["conformance"]:  # every remaining option is pytest's or the suite's
+        from valora_spec._conformance_cli import main as conformance
+
+        return conformance(argv[1:])
     # The report tools import the whole harness; the compat commands never reach them.
     parser = build_parser(with_reports=not (argv and argv[0] in COMPAT_COMMANDS))
     args = parser.parse_args(argv)

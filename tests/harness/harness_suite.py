@@ -50,7 +50,9 @@ def run_suite(report_dir: Path, *args: str, base_url: str | None = None,
                 command += [option, keys[name]]
     if "--budget" not in args:
         command += ["--budget", "quick"]
-    command += list(args)
+    # the plugin by name, last: these runs often disable autoloading (its entry point) for speed,
+    # and -p plugins load in order, so one named in `args` (pytest-base-url) comes first
+    command += [*args, "-p", "valora_spec.conformance.plugin"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("VALORA_")}
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                           env=env)

@@ -194,7 +194,7 @@ def test_missing_optional_keys_are_said_once_and_leave_the_verdict_incomplete(tm
 def test_coexists_with_pytest_base_url(tmp_path: Path) -> None:
     """pytest-base-url defines --base-url too; the harness reads the value through it."""
     url = f"http://127.0.0.1:{_closed_port()}"
-    result = run_suite(tmp_path / "report", "-p", "pytest_base_url", "--request-timeout", "2",
+    result = run_suite(tmp_path / "report", "-p", "pytest_base_url.plugin", "--request-timeout", "2",
                        base_url=url)
     assert result.exit_code == 6, result.stdout[-2000:] + result.stderr[-2000:]
     assert f"target unreachable: {url}" in result.stderr

@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from valora_spec._paths import source_root
+
 from ._errors import SpecError
 from ._yaml import parse
 
@@ -15,8 +17,7 @@ VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
 
 def repo_root() -> Path:
-    # The repository root is the parent of the `valora_spec` package.
-    return Path(__file__).resolve().parent.parent.parent
+    return source_root()
 
 
 def spec_path(name: str, spec_dir: Path | None = None) -> Path:

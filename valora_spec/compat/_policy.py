@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from ._model import Bump
 from ._rules import RULES
 
 POLICY_VERSION = 1
-DEFAULT_POLICY_PATH = Path(__file__).with_name("default-policy.yaml")
+DEFAULT_POLICY_PATH = Path(str(files(__package__) / "default-policy.yaml"))
 
 
 @dataclass(frozen=True)

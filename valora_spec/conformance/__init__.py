@@ -1,3 +1,1 @@
-"""The Valora conformance harness: run it with `pytest conformance`."""
-
-__version__ = "0.1.0"
+"""The Valora conformance suite: `pytest conformance` in a clone, `valora-spec conformance` anywhere."""

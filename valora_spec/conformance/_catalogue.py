@@ -12,9 +12,8 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-SPEC_DIR = ROOT / "spec"
-PROFILES_DIR = ROOT / "profiles"
+from valora_spec._paths import SPEC_DIR
+
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ten times faster on the spec
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 _WORDING = ("description", "summary")

@@ -11,10 +11,10 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from valora_spec._paths import PROFILES_DIR, SPEC_DIR
 from valora_spec.report import _semver
 from valora_spec.report._profile_eval import profile_from_catalogue
 
-PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
 PROFILE_SCHEMA = PROFILES_DIR / "profile.schema.json"
 
 __all__ = ["load_profiles", "load_waivers", "profile_from_catalogue", "sync_profiles"]
@@ -106,6 +106,6 @@ _PROFILE_HEADER = (
 
 
 if __name__ == "__main__":
-    _catalogue = yaml.safe_load((PROFILES_DIR.parent / "spec" / "requirements.yaml").read_text())
+    _catalogue = yaml.safe_load((SPEC_DIR / "requirements.yaml").read_text())
     for _path in sync_profiles(_catalogue):
         print(_path)

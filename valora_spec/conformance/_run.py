@@ -7,10 +7,11 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from valora_spec.conformance import __version__
-from valora_spec.conformance._catalogue import ROOT, Catalogue, judged_version, version_key
+from valora_spec import __version__
+from valora_spec.conformance._catalogue import Catalogue, judged_version, version_key
 from valora_spec.conformance._cleanup import track_created
 from valora_spec.conformance._http import Client, RateLimiter, Reply, TargetError, Transport
 from valora_spec.conformance._recorder import Recorder
@@ -188,7 +189,7 @@ class Run:
 
 def _git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+        out = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"], capture_output=True,
                              text=True, timeout=5)
     except (OSError, subprocess.TimeoutExpired):
         return None

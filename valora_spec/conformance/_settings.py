@@ -15,8 +15,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from valora_spec.conformance._catalogue import ROOT
-
 MIN_KEY_LENGTH = 8
 BUDGETS: dict[str, dict[str, int]] = {
     # examples per operation and generation mode, and stateful steps
@@ -48,7 +46,7 @@ OPTIONS: list[tuple[str, str, type, Any, str, str]] = [
      "Seconds allowed per request."),
     ("--deadline", "VALORA_DEADLINE", float, 900.0, "SECONDS", "Seconds allowed for the whole run."),
     ("--report-dir", "VALORA_REPORT_DIR", str, None, "PATH",
-     "Where to write the report (default reports/out/<timestamp>/)."),
+     "Where to write the report (default ./reports/out/<timestamp>/)."),
     ("--baseline", "VALORA_BASELINE", str, None, "PATH", "A previous report.json to compare with."),
     ("--fail-on", "VALORA_FAIL_ON", str, "any", "any|regression",
      "any: exit 1 when the target fails; regression: only on new failures against --baseline."),
@@ -274,7 +272,7 @@ def _report_dir(raw: str | None) -> Path:
         path = Path(raw)
     else:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        path = ROOT / "reports" / "out" / stamp
+        path = Path("reports") / "out" / stamp  # below the current directory
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / ".write-test"

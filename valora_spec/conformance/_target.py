@@ -31,7 +31,7 @@ class EmbeddedReference:
         keys = {name: f"vk_{name}_{secrets.token_hex(12)}"
                 for name in ("api_key", "api_key_b", "read_only_key")}
         script = shutil.which("valora-reference", path=str(Path(sys.executable).parent))
-        command = [script] if script else [sys.executable, "-m", "reference"]
+        command = [script] if script else [sys.executable, "-m", "valora_spec.reference"]
         command += ["--port", "0",
                     "--api-key", f"org_a:admin:{keys['api_key']}",
                     "--api-key", f"org_b:admin:{keys['api_key_b']}",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-SPEC_DIR = Path(__file__).resolve().parents[1] / "spec"
+from valora_spec._paths import SPEC_DIR  # data only: the reference never imports the harness
+
 # Every released version, patches included: a PATCH only sharpens the text of its minor line,
 # so x.y.0 and x.y.1 behave alike (the clarified behaviour).
 SUPPORTED_VERSIONS = ("1.0.0", "1.0.1", "1.1.0", "1.1.1", "1.2.0", "1.2.1")

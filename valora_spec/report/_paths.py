@@ -1,9 +1,8 @@
-"""Where the report's data files live in the checkout (partners run the suite from a clone)."""
+"""Where the report format's files are: package data (see valora_spec._paths)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from valora_spec._paths import REPORTS_DIR
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-REPORT_SCHEMA = REPO_ROOT / "reports" / "report.schema.json"
-TEMPLATES_DIR = REPO_ROOT / "reports" / "templates"
+REPORT_SCHEMA = REPORTS_DIR / "report.schema.json"
+TEMPLATES_DIR = REPORTS_DIR / "templates"

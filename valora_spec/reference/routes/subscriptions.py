@@ -8,7 +8,13 @@ from typing import Any
 from valora_spec.reference._context import Ctx, Reply, dump, load
 from valora_spec.reference._pagination import fetch_page, page_body
 from valora_spec.reference._problems import conflict
-from valora_spec.reference._times import add_intervals, format_optional, format_us, parse_rfc3339, period_containing
+from valora_spec.reference._times import (
+    add_intervals,
+    format_optional,
+    format_us,
+    parse_rfc3339,
+    period_containing,
+)
 from valora_spec.reference._validation import reject_if
 
 # The status at an instant, in SQL for list filters; `status()` below is the same rule.
