@@ -12,7 +12,8 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -423,6 +424,21 @@ class Client:
 
     def delete(self, path: str, **kwargs: Any) -> Reply:
         return self.request("DELETE", path, **kwargs)
+
+    def send_all(self, requests: Sequence[dict[str, Any]], concurrency: int) -> Iterator[Reply]:
+        """Independent requests (`request()` arguments), at most `concurrency` in flight at once;
+        the replies come back in request order, so judging them is the same at every concurrency."""
+        if concurrency <= 1 or len(requests) <= 1:
+            for request in requests:
+                yield self.request(**request)
+            return
+        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="valora-send")
+        try:
+            futures = [pool.submit(lambda r=request: self.request(**r)) for request in requests]
+            for future in futures:
+                yield future.result()
+        finally:  # stopped early (a failure, the deadline, Ctrl-C): nothing more is sent
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Stopped(BaseException):

@@ -42,6 +42,9 @@ OPTIONS: list[tuple[str, str, type, Any, str, str]] = [
      "quick | standard | thorough (certification)."),
     ("--seed", "VALORA_SEED", int, None, "N", "Seed for data generation; the same seed, the same run."),
     ("--max-rps", "VALORA_MAX_RPS", float, 0.0, "N", "Maximum requests per second (0 = unlimited)."),
+    ("--concurrency", "VALORA_CONCURRENCY", int, 8, "N",
+     "Independent requests in flight at once (1: one after another). Chains of dependent calls "
+     "stay in order; the same seed sends the same requests and gets the same verdicts at every N."),
     ("--request-timeout", "VALORA_REQUEST_TIMEOUT", float, 10.0, "SECONDS",
      "Seconds allowed per request."),
     ("--deadline", "VALORA_DEADLINE", float, 900.0, "SECONDS", "Seconds allowed for the whole run."),
@@ -109,6 +112,7 @@ class Settings:
     budget: str
     seed: int
     max_rps: float
+    concurrency: int
     request_timeout: float
     deadline: float
     report_dir: Path
@@ -128,7 +132,8 @@ class Settings:
         """The configuration as it may appear in a report: keys only say whether they were set."""
         return {
             "base_url": self.base_url, "spec_version": self.spec_version, "budget": self.budget,
-            "seed": self.seed, "max_rps": self.max_rps, "request_timeout": self.request_timeout,
+            "seed": self.seed, "max_rps": self.max_rps, "concurrency": self.concurrency,
+            "request_timeout": self.request_timeout,
             "deadline": self.deadline, "read_only": self.read_only, "fail_on": self.fail_on,
             "api_key": "[REDACTED]" if self.api_key else None,
             "api_key_b": "[REDACTED]" if self.api_key_b else None,
@@ -184,6 +189,8 @@ def read_settings(config: pytest.Config, known_versions: list[str]) -> Settings:
     for name in ("request_timeout", "deadline"):
         if values[name] <= 0:
             raise UsageError(f"--{name.replace('_', '-')} must be positive")
+    if values["concurrency"] < 1:
+        raise UsageError("--concurrency must be at least 1")
     if values["max_rps"] < 0:
         raise UsageError("--max-rps must be 0 (unlimited) or positive")
     paths: dict[str, Path | None] = {}
@@ -205,7 +212,7 @@ def read_settings(config: pytest.Config, known_versions: list[str]) -> Settings:
         base_url=base_url, api_key=values["api_key"], api_key_b=values["api_key_b"],
         read_only_key=values["read_only_key"], spec_version=values["spec_version"],
         evaluate=evaluate,
-        budget=values["budget"], seed=seed, max_rps=values["max_rps"],
+        budget=values["budget"], seed=seed, max_rps=values["max_rps"], concurrency=values["concurrency"],
         request_timeout=values["request_timeout"], deadline=values["deadline"],
         report_dir=report_dir, fail_on=values["fail_on"], read_only=values["read_only"], **paths,
     )

@@ -61,18 +61,12 @@ def test_fuzz_operation(run: Run, check, schema: Any, fuzz_ids: dict[str, str],
         pytest.skip("--read-only: this check needs writes")
     since = run.catalogue.stable_since(operation_id, run.target_version)
     found: set[str] = set()
-    sent = methods_probed = 0
+    methods_probed = 0
     # valid requests go to real resources; invalid ones may mutate the path ids too
     ids = fuzz_ids if mode == GenerationMode.POSITIVE else None
 
-    def judge(case: Any) -> None:
-        nonlocal sent, methods_probed
-        request = _fuzz.request_of(case, run.settings.base_url)
-        if request is None:
-            return
-        method, path = request.pop("method"), request.pop("path")
-        reply = run.api.request(method, path, **request)
-        sent += 1
+    def judge(case: Any, reply: Any) -> None:
+        nonlocal methods_probed
         methods_probed += _fuzz.probes_undefined_method(case)
         for finding in _fuzz.findings(case, reply, mode, op):
             found.add(finding.requirement)
@@ -80,23 +74,31 @@ def test_fuzz_operation(run: Run, check, schema: Any, fuzz_ids: dict[str, str],
                        expected="conforming response", observed=reply.status,
                        exchange=reply.exchange, version=since)
 
+    # Every case is drawn before any is sent: what is generated never depends on an answer,
+    # so the requests (and verdicts) are the same whatever --concurrency is.
+    cases = _fuzz.boundary_cases(schema, op, mode, fuzz_ids, read_only=run.settings.read_only)
+
     @hypothesis.seed(run.settings.seed)
     @hypothesis.settings(max_examples=BUDGETS[run.settings.budget]["examples"], deadline=None,
                          database=None, phases=[Phase.explicit, Phase.generate],
                          suppress_health_check=list(HealthCheck), derandomize=False,
                          print_blob=False, verbosity=hypothesis.Verbosity.quiet)
     @hypothesis.given(case=_fuzz.strategy(schema, op, mode, ids))
-    def fuzz(case: Any) -> None:
-        judge(case)
+    def draw(case: Any) -> None:
+        cases.append(case)
 
-    run.fuzzing = True
     try:
-        for case in _fuzz.boundary_cases(schema, op, mode, fuzz_ids,
-                                         read_only=run.settings.read_only):
-            judge(case)
-        fuzz()
+        draw()
     except hypothesis.errors.Unsatisfiable:
         pass  # nothing in this operation can be made invalid at random
+    sendable = [(case, request) for case in cases
+                if (request := _fuzz.request_of(case, run.settings.base_url)) is not None]
+    sent = len(sendable)
+    run.fuzzing = True
+    try:
+        replies = run.api.send_all([request for _, request in sendable], run.settings.concurrency)
+        for (case, _), reply in zip(sendable, replies, strict=True):
+            judge(case, reply)
     finally:
         run.fuzzing = False
     for requirement in FUZZ_REQUIREMENTS:
