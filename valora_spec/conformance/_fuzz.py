@@ -15,8 +15,10 @@ import schemathesis
 from requests.structures import CaseInsensitiveDict
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core import failures
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import CoverageScenario
+from schemathesis.openapi import checks as openapi_checks
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     missing_required_header,
@@ -38,18 +40,33 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 # the last two judge only boundary cases: a missing required header, an undefined method
 NEGATIVE_CHECKS = [*CHECKS, negative_data_rejection, missing_required_header, unsupported_method]
 
-# schemathesis failure class -> requirement (error responses are judged by VAL-ERR-001)
-FAILURES = {
-    "ServerError": "VAL-ERR-006", "ContentTypeServerError": "VAL-ERR-006",
-    "UndefinedStatusCode": "VAL-HTTP-001",
-    "UndefinedContentType": "VAL-HTTP-002", "MissingContentType": "VAL-HTTP-002",
-    "MalformedMediaType": "VAL-HTTP-002",
-    "JsonSchemaError": "VAL-HTTP-003", "MalformedJson": "VAL-HTTP-003",
-    "ContentDeserializationError": "VAL-HTTP-003", "DiscriminatorMismatch": "VAL-HTTP-003",
-    "MissingHeaders": "VAL-HTTP-005",
-    "AcceptedNegativeData": "VAL-ERR-004", "MissingHeaderNotRejected": "VAL-ERR-004",
-    "UnsupportedMethodResponse": "VAL-HTTP-006",
+# schemathesis failure class -> requirement (error responses are judged by VAL-ERR-001). Looked
+# up by class along the MRO: a failure kind this table does not know is a harness error, never
+# silently charged to some requirement.
+FAILURES: dict[type, str] = {
+    failures.ServerError: "VAL-ERR-006", failures.ContentTypeServerError: "VAL-ERR-006",
+    openapi_checks.UndefinedStatusCode: "VAL-HTTP-001",
+    openapi_checks.UndefinedContentType: "VAL-HTTP-002", openapi_checks.MissingContentType: "VAL-HTTP-002",
+    openapi_checks.MalformedMediaType: "VAL-HTTP-002",
+    openapi_checks.JsonSchemaError: "VAL-HTTP-003", failures.MalformedJson: "VAL-HTTP-003",
+    openapi_checks.ContentDeserializationError: "VAL-HTTP-003",
+    openapi_checks.DiscriminatorMismatch: "VAL-HTTP-003",
+    openapi_checks.MissingHeaders: "VAL-HTTP-005",
+    failures.AcceptedNegativeData: "VAL-ERR-004", openapi_checks.MissingHeaderNotRejected: "VAL-ERR-004",
+    openapi_checks.UnsupportedMethodResponse: "VAL-HTTP-006",
 }
+
+
+class UnmappedFailure(RuntimeError):
+    """schemathesis reported a kind of failure no requirement is mapped to: a harness error."""
+
+
+def requirement_of(failure: BaseException) -> str:
+    for kind in type(failure).__mro__:
+        if kind in FAILURES:
+            return FAILURES[kind]
+    raise UnmappedFailure(f"schemathesis reported {type(failure).__name__}, which no requirement "
+                          f"is mapped to: {_first_line(failure)}")
 # Valid-looking requests may still be refused for reasons no schema states: an id that does
 # not exist (404), a natural key or state conflict (409), an idempotency key reused by an
 # earlier example (422), or a rule across fields (400) on the operations that have one.
@@ -170,7 +187,7 @@ def findings(case: Any, reply: Any, mode: GenerationMode | None, op: Operation |
         case.validate_response(response, checks=checks)
     except BaseExceptionGroup as group:  # schemathesis' FailureGroup
         for failure in group.exceptions:
-            requirement = FAILURES.get(type(failure).__name__, "VAL-HTTP-003")
+            requirement = requirement_of(failure)
             if reply.status >= 400 and requirement in ("VAL-HTTP-002", "VAL-HTTP-003"):
                 requirement = "VAL-ERR-001"
             title = getattr(failure, "title", type(failure).__name__)
