@@ -6,6 +6,9 @@ Schemathesis' internals are wrapped here and nowhere else.
 from __future__ import annotations
 
 import copy
+import json
+import re
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -118,11 +121,13 @@ def strategy(schema: Any, op: Operation, mode: GenerationMode, ids: dict[str, st
 
 
 def boundary_cases(schema: Any, op: Operation, mode: GenerationMode,
-                   ids: dict[str, str] | None, *, read_only: bool = False) -> list[Any]:
+                   ids: dict[str, str] | None, *, read_only: bool = False,
+                   unique: Callable[[str], str] | None = None) -> list[Any]:
     """Schemathesis' coverage phase: requests at and just across every limit the schema states
     (lengths, bounds, enums, formats, required fields, undefined methods). They are derived, not
     drawn, so they are the same every run and cost well under a millisecond each to make.
-    `read_only` leaves out the undefined methods that could write (PUT, DELETE, ...)."""
+    `read_only` leaves out the undefined methods that could write (PUT, DELETE, ...); `unique`
+    makes each case differ from a valid request in its one mutated place only (see `_one_change`)."""
     operation = schema[op.path][op.method.upper()]
     config = schema.config.generation_for(operation=operation, phase="coverage")
     cases = [case for case in schema.iter_coverage_cases(operation, generation_modes=[mode],
@@ -134,7 +139,46 @@ def boundary_cases(schema: Any, op: Operation, mode: GenerationMode,
             # example ids in the spec name nothing on the target; real ones reach the resource
             case.path_parameters = {name: ids.get(name, value)
                                     for name, value in case.path_parameters.items()}
+        if unique is not None:
+            _one_change(case, unique)
     return cases
+
+
+# Client-chosen values that must be unique (natural keys, VAL-NK-001) and how each is cased.
+NATURAL_KEYS = {"external_id": str, "key": str.lower, "code": str.upper}
+FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def mutated_field(case: Any) -> str | None:
+    """The body property a coverage case makes invalid ("name: String larger than maxLength")."""
+    data = case.meta.phase.data if case.meta else None
+    if getattr(data, "parameter_location", None) != ParameterLocation.BODY:
+        return None
+    field, colon, _ = str(getattr(data, "description", "")).partition(":")
+    field = field.split("->")[0].strip()  # "metadata -> Object with ...": the top-level property
+    return field if colon and FIELD_NAME.match(field) else None
+
+
+def _one_change(case: Any, unique: Callable[[str], str]) -> None:
+    """A valid, fresh Idempotency-Key and fresh natural keys, unless the case is about them.
+
+    Otherwise every POST case would carry the same (empty) key, and reuse the spec example's
+    natural keys: a server that checks the header first, or meets a 409 from an earlier case,
+    would refuse every case for that reason and the body's own limits would go untested.
+    """
+    data = case.meta.phase.data if case.meta else None
+    location = getattr(data, "parameter_location", None)
+    about = str(getattr(data, "parameter", "") or "")
+    headers = case.headers if isinstance(case.headers, MutableMapping) else None
+    if headers is not None and case.method.upper() == "POST" and not (
+            location == ParameterLocation.HEADER and about.lower() == "idempotency-key"):
+        for name in [n for n in headers if n.lower() == "idempotency-key"] or ["Idempotency-Key"]:
+            headers[name] = unique("idem")
+    body, mutated = case.body, mutated_field(case)
+    if case.method.upper() == "POST" and isinstance(body, dict):
+        for field, cased in NATURAL_KEYS.items():
+            if field != mutated and isinstance(body.get(field), str):
+                body[field] = cased(unique(field))
 
 
 def probes_undefined_method(case: Any) -> bool:
@@ -194,6 +238,11 @@ def findings(case: Any, reply: Any, mode: GenerationMode | None, op: Operation |
             found.append(Finding(requirement, f"{title}: {_first_line(failure)}"))
     except Exception as exc:  # noqa: BLE001 - a garbage response must not end the run
         found.append(Finding("VAL-HTTP-003", f"response could not be checked: {exc}"[:300]))
+    if mode == GenerationMode.NEGATIVE and reply.status == 400 and (field := mutated_field(case)):
+        names = _invalid_param_names(reply)
+        if names and not any(_names_field(name, field) for name in names):
+            found.append(Finding("VAL-ERR-004", f"the request's only invalid part is `{field}`, but the "
+                                 f"400 lists only {sorted(names)[:5]} in invalid_params"))
     if mode == GenerationMode.POSITIVE and op is not None and not 200 <= reply.status < 300:
         allowed = {401, 403, 404, 409, 429} | ({422} if op.method == "post" else set())
         if op.operation_id in SEMANTIC_400 or op.method == "get":
@@ -202,6 +251,23 @@ def findings(case: Any, reply: Any, mode: GenerationMode | None, op: Operation |
             found.append(Finding("VAL-HTTP-004",
                                  f"a request valid by the schema was refused with {reply.status}"))
     return found
+
+
+def _invalid_param_names(reply: Any) -> list[str]:
+    try:
+        params = json.loads(reply.content).get("invalid_params")
+    except (ValueError, AttributeError, RecursionError):
+        return []
+    if not isinstance(params, list):
+        return []
+    return [str(p["name"]) for p in params if isinstance(p, dict) and isinstance(p.get("name"), str)]
+
+
+def _names_field(name: str, field: str) -> bool:
+    """Whether an invalid_params name refers to the body property `field`, in any notation
+    ("field", "/field", "body.field", "items[0].field", "#/field"), or to the body as a whole."""
+    segments = [part for part in re.split(r"[/.\[\]#$]+", name) if part]
+    return not segments or segments == ["body"] or field in segments
 
 
 def _first_line(failure: BaseException) -> str:

@@ -76,7 +76,8 @@ def test_fuzz_operation(run: Run, check, schema: Any, fuzz_ids: dict[str, str],
 
     # Every case is drawn before any is sent: what is generated never depends on an answer,
     # so the requests (and verdicts) are the same whatever --concurrency is.
-    cases = _fuzz.boundary_cases(schema, op, mode, fuzz_ids, read_only=run.settings.read_only)
+    cases = _fuzz.boundary_cases(schema, op, mode, fuzz_ids, read_only=run.settings.read_only,
+                                 unique=Factory(run).unique)
 
     @hypothesis.seed(run.settings.seed)
     @hypothesis.settings(max_examples=BUDGETS[run.settings.budget]["examples"], deadline=None,

@@ -15,8 +15,6 @@ pytestmark = pytest.mark.writes
 REQUIREMENTS = ("VAL-HTTP-001", "VAL-HTTP-002", "VAL-HTTP-003", "VAL-HTTP-005", "VAL-ERR-001",
                 "VAL-ERR-006")
 SCENARIOS = {"quick": 3, "standard": 12, "thorough": 50}
-# Client-chosen unique values, rewritten per step (see `_independent`); each cased as its pattern says.
-NATURAL_KEYS = {"external_id": str, "key": str.lower, "code": str.upper}
 
 
 def _independent(request: dict[str, Any], prefix: str, step: int) -> None:
@@ -35,7 +33,7 @@ def _independent(request: dict[str, Any], prefix: str, step: int) -> None:
             headers[name] = unique
     body = request.get("json_body")
     if request["method"].upper() == "POST" and isinstance(body, dict):
-        for field, case in NATURAL_KEYS.items():
+        for field, case in _fuzz.NATURAL_KEYS.items():
             if isinstance(body.get(field), str):
                 body[field] = case(unique)
 
