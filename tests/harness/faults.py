@@ -602,7 +602,8 @@ def _round(value: Fraction, mode: str) -> int:
 
 
 def exact_amount(price: dict[str, Any], quantity: Fraction, *, graduated_flat: bool = True,
-                 flat_times_quantity: bool = True, package_round: Callable = math.ceil) -> Fraction:
+                 flat_times_quantity: bool = True, package_round: Callable = math.ceil,
+                 reached_at_lower: bool = False, volume_inclusive: bool = True) -> Fraction:
     """A line's unrounded amount in minor units; the keyword arguments switch in faults."""
     model = price["model"]
     if model == "flat":
@@ -613,11 +614,12 @@ def exact_amount(price: dict[str, Any], quantity: Fraction, *, graduated_flat: b
         return Fraction(package_round(quantity / price["package_size"]) * price["package_amount"])
     tiers = price["tiers"]
     if price["tiers_mode"] == "volume":
-        tier = next(t for t in tiers if t["up_to"] is None or quantity <= t["up_to"])
+        tier = next(t for t in tiers if t["up_to"] is None or quantity <= t["up_to"] and volume_inclusive
+                    or quantity < t["up_to"])
         return _fraction(tier["unit_amount"]) * quantity + (tier.get("flat_amount") or 0)
     total, lower = Fraction(0), Fraction(0)
     for tier in tiers:
-        if quantity <= lower:
+        if quantity < lower or (quantity == lower and not reached_at_lower):
             break
         upper = quantity if tier["up_to"] is None else min(quantity, Fraction(tier["up_to"]))
         total += _fraction(tier["unit_amount"]) * (upper - lower)
@@ -699,6 +701,91 @@ class GraduatedWithoutFlatAmounts(InvoiceArithmetic):
 
     def line(self, price: dict[str, Any], line: dict[str, Any], quantity: Fraction) -> None:
         line["amount"] = _round(exact_amount(price, quantity, graduated_flat=False), "half_even")
+
+
+class FloatArithmetic(InvoiceArithmetic):
+    """Per-unit lines are computed in binary floating point: round(float(quantity) × float(rate))."""
+
+    def line(self, price: dict[str, Any], line: dict[str, Any], quantity: Fraction) -> None:
+        if price["model"] == "per_unit":
+            line["amount"] = round(float(line["quantity"]) * float(price["unit_amount"]))
+
+
+class UnreachedTierFlatFee(InvoiceArithmetic):
+    """Graduated tiers bill the next tier's flat_amount as soon as the quantity reaches the previous
+    `up_to` (`>=` for `>`): at exactly 10 of `up_to: 10` the second tier's fee is billed too."""
+
+    def line(self, price: dict[str, Any], line: dict[str, Any], quantity: Fraction) -> None:
+        line["amount"] = _round(exact_amount(price, quantity, reached_at_lower=True), "half_even")
+
+
+class VolumeUpToExclusive(InvoiceArithmetic):
+    """Volume tiers treat `up_to` as exclusive: a quantity of exactly 10 falls in the next tier."""
+
+    def line(self, price: dict[str, Any], line: dict[str, Any], quantity: Fraction) -> None:
+        line["amount"] = _round(exact_amount(price, quantity, volume_inclusive=False), "half_even")
+
+
+class AmountsThroughFloat(Middleware):
+    """Invoice amounts pass through a binary float on the way out (a JSON library's double):
+    integers above 2**53 lose their last digits, 2**63 − 1 becomes 2**63."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        body = response.json()
+        if response.ok and request.path.startswith("/v1/invoices"):
+            for invoice in resources(body):
+                for holder in [invoice, *(invoice.get("lines") or [])]:
+                    for name in ("amount", "subtotal", "discount", "total"):
+                        if isinstance(holder.get(name), int):
+                            holder[name] = int(float(holder[name]))
+            response.set_json(body)
+        return response
+
+
+class DiscountRoundedHalfUp(Middleware):
+    """Coupon discounts are rounded half-up (2.5 → 3) instead of half-even (2.5 → 2)."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        body = response.json()
+        if not (response.ok and request.path.startswith("/v1/invoices") and request.key):
+            return response
+        for invoice in resources(body):
+            if invoice.get("coupon_id") and isinstance(invoice.get("subtotal"), int):
+                coupon = await self.call(request, "GET", f"/v1/coupons/{invoice['coupon_id']}",
+                                         key=request.key)
+                if coupon.ok:
+                    share = _fraction(coupon.json()["percent_off"]) / 100
+                    invoice["discount"] = max(0, _round(share * invoice["subtotal"], "half_up"))
+                    invoice["total"] = max(0, invoice["subtotal"] - invoice["discount"])
+        response.set_json(body)
+        return response
+
+
+class TrialEndExclusive(Middleware):
+    """An invoice whose period ends exactly at `trial_end` is billed as after the trial (`<` for
+    `<=`): its flat lines carry their full amount."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        invoice = response.json()
+        if not (request.method == "POST" and request.path == "/v1/invoices" and response.status == 201
+                and isinstance(invoice, dict)):
+            return response
+        sub = await self.call(request, "GET", f"/v1/subscriptions/{invoice['subscription_id']}",
+                              key=request.key)
+        trial_end = sub.json().get("trial_end") if sub.ok else None
+        if not trial_end or parse_time(trial_end) != parse_time(invoice["period_end"]):
+            return response
+        for line in invoice.get("lines") or []:
+            price = await self.call(request, "GET", f"/v1/prices/{line['price_id']}", key=request.key)
+            if price.ok and price.json()["model"] == "flat":
+                line["amount"] = price.json()["flat_amount"] * int(Decimal(line["quantity"]))
+        invoice["subtotal"] = sum(line["amount"] for line in invoice["lines"])
+        invoice["total"] = max(0, invoice["subtotal"] - (invoice.get("discount") or 0))
+        response.set_json(invoice)
+        return response
 
 
 class SubtotalNotSumOfLines(Middleware):
@@ -1010,6 +1097,104 @@ class BackdatingNotEnforced(Middleware):
         return await self.forward(request)
 
 
+class BackdatingEdgeOffByOneSecond(Middleware):
+    """The backdating window's past edge is one second short: an event 35 days minus half a second
+    before receipt is rejected."""
+
+    async def handle(self, request: Request) -> Response:
+        edge = datetime.now(UTC) - timedelta(days=35) + timedelta(seconds=1)
+        for event in _events(request):
+            try:
+                if parse_time(event["time"]) < edge:
+                    return problem(400, "event_outside_window", "must be at most 35 days old")
+            except (KeyError, TypeError, ValueError):
+                continue
+        return await self.forward(request)
+
+
+class EventTimesRoundedToSecond(Middleware):
+    """Event times are stored rounded to the nearest second: an event 1 ms before `to` falls on
+    `to` (not counted), one 1 ms before `from` on `from` (counted)."""
+
+    async def handle(self, request: Request) -> Response:
+        events = _events(request)
+        for event in events:
+            try:
+                moment = parse_time(event["time"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            rounded = moment.replace(microsecond=0) + timedelta(seconds=moment.microsecond >= 500_000)
+            event["time"] = iso(rounded)
+        if events:
+            data = request.json()
+            request.set_json(events[0] if request.path == "/v1/events" else {**data, "events": events})
+        return await self.forward(request)
+
+
+class LatestTieFirstIngested(Middleware):
+    """Among events of one instant, the first ingested is kept as the latest (the later ones are
+    stored a microsecond earlier): LATEST breaks ties the wrong way."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.seen: set[tuple[str | None, Any, Any, datetime]] = set()
+
+    async def handle(self, request: Request) -> Response:
+        events = _events(request)
+        for event in events:
+            try:
+                moment = parse_time(event["time"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            slot = (request.org, event.get("customer"), event.get("type"), moment)
+            if slot in self.seen:
+                event["time"] = (moment - timedelta(microseconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            self.seen.add(slot)
+        if events:
+            data = request.json()
+            request.set_json(events[0] if request.path == "/v1/events" else {**data, "events": events})
+        return await self.forward(request)
+
+
+SPECIAL_NAMES = ("toString", "__proto__", "constructor", "hasOwnProperty", "valueOf")
+
+
+class SpecialModelAccepted(Middleware):
+    """A price `model` that names an object's own property (`toString`, `__proto__`, ...) is found
+    by the handler lookup and created as a flat price."""
+
+    async def handle(self, request: Request) -> Response:
+        data = request.json()
+        if (request.method == "POST" and request.path == "/v1/prices" and isinstance(data, dict)
+                and data.get("model") in SPECIAL_NAMES and "flat_amount" in data):
+            data["model"] = "flat"
+            request.set_json(data)
+        return await self.forward(request)
+
+
+class SpecialAggregationServerError(Middleware):
+    """A meter `aggregation` such as `toString` crashes the handler lookup: 500 instead of 400."""
+
+    async def handle(self, request: Request) -> Response:
+        data = request.json()
+        if (request.method == "POST" and request.path == "/v1/meters" and isinstance(data, dict)
+                and data.get("aggregation") in SPECIAL_NAMES):
+            return problem(500, "internal_error", "aggregators[aggregation] is not a function")
+        return await self.forward(request)
+
+
+class HasMoreOnLastPage(Middleware):
+    """The last page of a list says `has_more: true` (with `next_cursor: null`)."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        body = response.json()
+        if request.listing and response.ok and isinstance(body, dict) and body.get("has_more") is False:
+            body["has_more"] = True
+            response.set_json(body)
+        return response
+
+
 # --- CUST, CRUD, SUB ---------------------------------------------------------------------------
 
 
@@ -1237,6 +1422,31 @@ CATALOGUE: list[Fault] = [
        "test_invoice_state_machine", "INV-007", also=("ERR-003",)),
     # COUPON
     _f("invoice_without_coupon", InvoiceWithoutCoupon, "test_coupons", "COUPON-002"),
+]
+
+# Boundaries and ties (conformance/test_edges.py): each fault moves one edge or breaks one tie.
+CATALOGUE += [
+    _f("float_arithmetic", FloatArithmetic, "test_exact_decimal_amounts", "MONEY-002"),
+    _f("amounts_through_float", AmountsThroughFloat,
+       "test_exact_decimal_amounts or test_amount_range", "MONEY-002",
+       also=("MONEY-001",)),  # 2**63 − 1 is served as 2**63
+    _f("rounding_half_up_at_ties", RoundsHalfUp, "test_exact_decimal_amounts", "MONEY-004"),
+    _f("unreached_tier_flat_fee", UnreachedTierFlatFee, "test_tier_edges", "PRICE-002"),
+    _f("volume_up_to_exclusive", VolumeUpToExclusive, "test_tier_edges", "PRICE-002"),
+    _f("discount_rounded_half_up", DiscountRoundedHalfUp, "test_discount_ties", "COUPON-003"),
+    _f("trial_end_exclusive", TrialEndExclusive, "test_trial_edges", "SUB-006"),
+    _f("window_end_inclusive_at_the_edge", InclusiveWindowEnd, "test_window_edges_to_the_millisecond",
+       "TIME-002"),
+    _f("event_times_rounded_to_second", EventTimesRoundedToSecond,
+       "test_window_edges_to_the_millisecond", "TIME-002"),
+    _f("latest_tie_first_ingested", LatestTieFirstIngested, "test_latest_ties", "METER-004"),
+    _f("backdating_edge_off_by_one_second", BackdatingEdgeOffByOneSecond, "test_backdating_edges",
+       "EVENT-003"),
+    _f("special_model_accepted", SpecialModelAccepted, "test_special_names_are_not_enum_values",
+       "ERR-004"),
+    _f("special_aggregation_server_error", SpecialAggregationServerError,
+       "test_special_names_are_not_enum_values", "ERR-004", also=("ERR-006",)),
+    _f("has_more_on_last_page", HasMoreOnLastPage, "test_last_page_ends_the_list", "PAGE-002"),
 ]
 
 BY_NAME = {fault.name: fault for fault in CATALOGUE}

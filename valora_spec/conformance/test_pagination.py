@@ -161,3 +161,48 @@ def _hour() -> tuple:
 
     end = now()
     return end - timedelta(hours=1), end
+
+
+LAST_PAGE_WALK = 10  # pages of 100: a longer list on a shared server is not walked to its end
+
+
+@pytest.mark.requirements("VAL-PAGE-002")
+def test_last_page_ends_the_list(run: Run, check, factory: Factory) -> None:
+    """A filter-free list walked to its real last page: there has_more is false and next_cursor
+    null, and every page holds at most `limit` (1, then 100) items.
+
+    Lists are ordered newest first, so what a shared server held before the run comes last and
+    its amount is unknown: meters (a collection the run adds few of) are walked with limit 100,
+    and a list longer than LAST_PAGE_WALK pages is not judged here.
+    """
+    factory.meter("COUNT", value_property=None)
+    reply = run.api.get("/v1/meters", params={"limit": 1})
+    expect.status(check, "VAL-PAGE-002", reply, 200, "GET /v1/meters", "limit=1", stop=True)
+    page = expect.json_object(check, "VAL-PAGE-002", reply, "GET /v1/meters")
+    data = page.get("data")
+    check.that("VAL-PAGE-002", isinstance(data, list) and len(data) <= 1,
+               f"limit=1 page holds {len(data) if isinstance(data, list) else data!r} items",
+               operation="GET /v1/meters", expected="<= 1 item",
+               observed=len(data) if isinstance(data, list) else data, exchange=reply.exchange)
+    cursor: str | None = None
+    for _ in range(LAST_PAGE_WALK):
+        reply = run.api.get("/v1/meters", params={"limit": 100} | ({"cursor": cursor} if cursor else {}))
+        expect.status(check, "VAL-PAGE-002", reply, 200, "GET /v1/meters", "limit=100", stop=True)
+        page = expect.json_object(check, "VAL-PAGE-002", reply, "GET /v1/meters")
+        data, has_more, cursor = page.get("data"), page.get("has_more"), page.get("next_cursor")
+        check.that("VAL-PAGE-002", isinstance(data, list) and len(data) <= 100,
+                   f"page holds {len(data) if isinstance(data, list) else data!r} items for limit 100",
+                   operation="GET /v1/meters", expected="<= 100",
+                   observed=len(data) if isinstance(data, list) else data, exchange=reply.exchange)
+        if not cursor or not has_more:
+            check.that("VAL-PAGE-002", has_more is False and cursor is None,
+                       f"the last page says has_more={has_more!r}, next_cursor={cursor!r}",
+                       operation="GET /v1/meters", expected={"has_more": False, "next_cursor": None},
+                       observed={"has_more": has_more, "next_cursor": cursor}, exchange=reply.exchange)
+            return
+        check.that("VAL-PAGE-002", has_more is True,
+                   f"has_more={has_more!r} with next_cursor={cursor!r}", operation="GET /v1/meters",
+                   expected="has_more false exactly when next_cursor is null",
+                   observed={"has_more": has_more, "next_cursor": cursor}, exchange=reply.exchange)
+    check.skip("VAL-PAGE-002", f"the meter list holds more than {LAST_PAGE_WALK * 100} items: "
+                               "its last page was not reached")

@@ -1,0 +1,450 @@
+"""Layer 3: boundaries and ties. Every numeric or ordered rule on both sides of its edge and on
+its ties, with the oracle computing the exact expected value.
+
+What binary floating point, an off-by-one comparison or another rounding mode gets wrong is
+chosen on purpose: sums such as 0.1 + 0.2, products whose float value lands on the other side of
+a half, integers above 2**53 and at the signed 64-bit limits, quantities exactly at a tier's
+`up_to`, ties between events of one instant, and names that are special in common languages.
+Where the text does not decide an edge, no check decides it (see the report of issue 12).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from valora_spec.conformance import _expect as expect
+from valora_spec.conformance import _oracle as oracle
+from valora_spec.conformance._factory import Factory, ingested, iso, now, parse_time, settle_usage
+from valora_spec.conformance._run import Run
+
+pytestmark = pytest.mark.writes
+INVOICE = "POST /v1/invoices"
+USAGE = "GET /v1/meters/{id}/usage"
+INT64_MAX, INT64_MIN = 2**63 - 1, -(2**63)
+
+
+def iso_ms(moment: datetime) -> str:
+    """RFC 3339 UTC with milliseconds: edges a millisecond apart."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class Metered:
+    """One customer subscribed to prices billed on SUM meters, in a past two-hour period.
+
+    `usages`: usage key -> the event values its meter receives in the period (decimal strings);
+    `prices`: (price fields, usage key) in item order. Prices of one key share its meter.
+    """
+
+    def __init__(self, run: Run, make: Factory, usages: dict[str, list[str]],
+                 prices: list[tuple[dict[str, Any], str]]) -> None:
+        self.run = run
+        self.customer = make.customer()
+        self.start = now().replace(minute=0, second=0) - timedelta(hours=4)
+        self.end = self.start + timedelta(hours=2)
+        product = make.product()
+        meters = {key: make.meter("SUM") for key in usages}
+        self.meters = meters
+        self.usage = {key: oracle.aggregate("SUM", "value", [
+            oracle.Event(str(i), "", "", self.start, {"value": v}) for i, v in enumerate(values)])
+            for key, values in usages.items()}
+        events = [make.event(self.customer["external_id"], meters[key]["event_type"],
+                             self.start + timedelta(minutes=30 + i), {"value": value})
+                  for key, values in usages.items() for i, value in enumerate(values)]
+        if events:
+            make.ingest(events)
+        self.items = []
+        for fields, key in prices:
+            fields = dict(fields, meter_id=meters[key]["id"])
+            model = fields.pop("model")
+            self.items.append((make.price(model, product_id=product["id"], **fields), key))
+        self.subscription = make.subscription(self.customer["id"], [p["id"] for p, _ in self.items])
+
+    def generate(self, start: datetime | None = None, end: datetime | None = None) -> Any:
+        settle_usage(self.run)
+        return self.run.api.post("/v1/invoices", {
+            "subscription_id": self.subscription["id"], "period_start": iso(start or self.start),
+            "period_end": iso(end or self.end)})
+
+
+def _lines(check, requirement: str, reply: Any, count: int) -> tuple[dict, list[dict]]:
+    expect.status(check, requirement, reply, 201, INVOICE, stop=True)
+    invoice = expect.json_object(check, requirement, reply, INVOICE)
+    lines = invoice.get("lines")
+    check.require(requirement, isinstance(lines, list) and len(lines) == count,
+                  f"{len(lines) if isinstance(lines, list) else lines!r} lines for {count} items",
+                  operation=INVOICE, expected=count, observed=len(lines or []), exchange=reply.exchange)
+    return invoice, lines
+
+
+def _amounts_are(check, billing: Metered, reply: Any, why: dict[int, tuple[str, str]]) -> dict:
+    """Each line's amount is the oracle's; `why`: item index -> (requirement, what is at stake)."""
+    invoice, lines = _lines(check, next(iter(why.values()))[0], reply, len(billing.items))
+    for index, ((price, key), line) in enumerate(zip(billing.items, lines, strict=True)):
+        requirement, what = why[index]
+        quantity = billing.usage[key]
+        want = oracle.line_amount(price, quantity)
+        check.that(requirement, line.get("amount") == want and line.get("price_id") == price["id"],
+                   f"{what}: amount {line.get('amount')!r}, the oracle computes {want}",
+                   operation=INVOICE, expected=want, observed=line.get("amount"),
+                   exchange=reply.exchange)
+    return invoice
+
+
+# --- tiers: `up_to` inclusive, flat fees of reached tiers only ----------------------------------
+
+EDGE_TIERS = [{"up_to": 10, "unit_amount": "1", "flat_amount": 100},
+              {"up_to": 20, "unit_amount": "2", "flat_amount": 50},
+              {"up_to": None, "unit_amount": "3", "flat_amount": 7}]
+TIER_QUANTITIES = {"at first up_to": "10", "just past it": "10.000000000001", "at second up_to": "20",
+                   "in the open tier": "25", "zero": "0", "negative": "-5"}
+
+
+@pytest.mark.requirements("VAL-PRICE-002")
+def test_tier_edges(run: Run, check, factory: Factory) -> None:
+    """`up_to` is inclusive: at 10 graduated bills the first tier only (110; the second tier's
+    flat fee is not reached), 10.000000000001 reaches the second (160); volume bills all units at
+    the tier the quantity falls in, 0 and negatives in the first with its flat fee."""
+    usages = {what: ([q] if q != "0" else []) for what, q in TIER_QUANTITIES.items()}
+    prices = [({"model": "tiered", "tiers_mode": mode, "tiers": EDGE_TIERS}, what)
+              for what in TIER_QUANTITIES for mode in ("graduated", "volume")]
+    billing = Metered(run, factory, usages, prices)
+    why = {i: ("VAL-PRICE-002", f"{p['tiers_mode']} tiers for quantity {TIER_QUANTITIES[key]} ({key})")
+           for i, (p, key) in enumerate(billing.items)}
+    _amounts_are(check, billing, billing.generate(), why)
+
+
+# --- exact decimals and half-even ties ---------------------------------------------------------
+
+EXACT_USAGES = {"0.1+0.2": ["0.1", "0.2"], "0.7+0.1": ["0.7", "0.1"], "1.15": ["1.15"],
+                "5": ["5"], "7": ["7"], "-5": ["-5"], "2**53+1": ["9007199254740993"],
+                "12 digits": ["0.000000000001", "0.000000000002"]}
+EXACT_PRICES = [  # (unit_amount, usage key, requirement, what binary floats or half-up get wrong)
+    # float errors meet the half only at ties; these are ties half-up rounds like half-even, so
+    # a wrong amount here is the arithmetic's, not the rounding mode's
+    ("1", "0.1+0.2", "VAL-MONEY-002", "quantity 0.1 + 0.2 = 0.3 exactly, at 1 → 0"),
+    ("4.375", "0.7+0.1", "VAL-MONEY-002", "(0.7 + 0.1) × 4.375 = 3.5 exactly → 4; as floats → 3"),
+    ("50", "1.15", "VAL-MONEY-002", "1.15 × 50 = 57.5 exactly → 58; as floats 57.49999… → 57"),
+    ("1", "2**53+1", "VAL-MONEY-002", "9007199254740993 × 1, above 2**53: a float holds …992"),
+    ("0.5", "5", "VAL-MONEY-004", "0.5 × 5 = 2.5, a tie → 2 (half-even, not 3)"),
+    ("0.5", "7", "VAL-MONEY-004", "0.5 × 7 = 3.5, a tie → 4"),
+    ("0.5", "-5", "VAL-MONEY-004", "0.5 × -5 = -2.5, a tie → -2 (not -3)"),
+    ("500000000000", "12 digits", "VAL-MONEY-004", "0.000000000003 × 500000000000 = 1.5, a tie → 2"),
+]
+
+
+@pytest.mark.requirements("VAL-MONEY-002", "VAL-MONEY-004", "VAL-INV-004")
+def test_exact_decimal_amounts(run: Run, check, factory: Factory) -> None:
+    prices = [({"model": "per_unit", "unit_amount": unit}, key) for unit, key, _, _ in EXACT_PRICES]
+    billing = Metered(run, factory, EXACT_USAGES, prices)
+    reply = billing.generate()
+    why = {i: (requirement, what) for i, (_, _, requirement, what) in enumerate(EXACT_PRICES)}
+    invoice = _amounts_are(check, billing, reply, why)
+    for (_, key), line in zip(billing.items, invoice["lines"], strict=True):
+        check.that("VAL-MONEY-002", oracle.same_decimal(line.get("quantity"), billing.usage[key])
+                   and isinstance(line.get("quantity"), str),
+                   f"line quantity {line.get('quantity')!r} for usage {' + '.join(EXACT_USAGES[key])}, "
+                   f"exactly {billing.usage[key]}", operation=INVOICE, expected=str(billing.usage[key]),
+                   observed=line.get("quantity"), exchange=reply.exchange)
+    amounts = [line.get("amount") for line in invoice["lines"]]
+    subtotal = sum(a for a in amounts if isinstance(a, int))  # of the lines served: exact above 2**53
+    check.that("VAL-INV-004", invoice.get("subtotal") == subtotal
+               and invoice.get("total") == max(0, subtotal),
+               f"subtotal {invoice.get('subtotal')!r}, total {invoice.get('total')!r}: Σ line amounts is "
+               f"{subtotal} exactly",
+               operation=INVOICE, expected=subtotal, observed=invoice.get("subtotal"),
+               exchange=reply.exchange)
+    for key in ("0.1+0.2", "2**53+1"):
+        settle_usage(run)
+        usage = run.api.get(f"/v1/meters/{billing.meters[key]['id']}/usage", params={
+            "customer": billing.customer["external_id"], "from": iso(billing.start),
+            "to": iso(billing.end)})
+        expect.status(check, "VAL-MONEY-002", usage, 200, USAGE)
+        value = usage.json().get("value") if usage.status == 200 else None
+        check.that("VAL-MONEY-002", oracle.same_decimal(value, billing.usage[key]),
+                   f"SUM of {' + '.join(EXACT_USAGES[key])} is {value!r}, exactly {billing.usage[key]}",
+                   operation=USAGE, expected=str(billing.usage[key]), observed=value,
+                   exchange=usage.exchange)
+
+
+@pytest.mark.requirements("VAL-MONEY-001")
+def test_amount_range(run: Run, check, factory: Factory) -> None:
+    """Amounts are signed 64-bit: a line at 2**63 − 1 or −2**63 is billed exactly; one step
+    beyond, or a subtotal beyond with lines within, is 400 `invalid_request`."""
+    usages = {"edge": [str(INT64_MAX), str(INT64_MAX + 1), str(INT64_MIN), str(INT64_MIN - 1),
+                       str(2**62)]}
+    billing = Metered(run, factory, usages, [({"model": "per_unit", "unit_amount": "1"}, "edge")])
+    # events at start + 30, 31, ... minutes: a period of one minute holds one of them
+    minute = lambda i: billing.start + timedelta(minutes=30 + i)  # noqa: E731
+    for index, amount in ((0, INT64_MAX), (1, INT64_MAX + 1), (2, INT64_MIN), (3, INT64_MIN - 1)):
+        reply = billing.generate(minute(index), minute(index + 1))
+        fits = INT64_MIN <= amount <= INT64_MAX
+        expect.status(check, "VAL-MONEY-001", reply, 201 if fits else 400, INVOICE,
+                      f"a line of {amount} minor units")
+        body = expect.json_or_none(reply)
+        if fits and reply.status == 201 and isinstance(body, dict):
+            line = (body.get("lines") or [{}])[0]
+            check.that("VAL-MONEY-001", line.get("amount") == amount and body.get("subtotal") == amount
+                       and body.get("total") == max(0, amount),
+                       f"line {line.get('amount')!r}, subtotal {body.get('subtotal')!r}, total "
+                       f"{body.get('total')!r} for {amount} exactly", operation=INVOICE, expected=amount,
+                       observed=line.get("amount"), exchange=reply.exchange)
+        elif not fits and reply.status == 400:
+            expect.problem_code(check, "VAL-MONEY-001", reply, "invalid_request", INVOICE)
+    # two lines of 2**62 each: every line fits, the subtotal 2**63 does not
+    second = factory.price("per_unit", unit_amount="1", meter_id=billing.meters["edge"]["id"])
+    sub = factory.subscription(billing.customer["id"], [billing.items[0][0]["id"], second["id"]])
+    settle_usage(run)
+    reply = run.api.post("/v1/invoices", {"subscription_id": sub["id"], "period_start": iso(minute(4)),
+                                          "period_end": iso(minute(5))})
+    expect.status(check, "VAL-MONEY-001", reply, 400, INVOICE, "two lines of 2**62: subtotal 2**63")
+
+
+# --- coupons: half-even discounts --------------------------------------------------------------
+
+DISCOUNTS = [("50", 5, "50 % of 5 = 2.5, a tie → 2"), ("50", 7, "50 % of 7 = 3.5, a tie → 4"),
+             ("16.15", 1000, "16.15 % of 1000 = 161.5 exactly → 162; as floats 161.49999… → 161"),
+             ("100", 999, "100 % of 999: discount 999, total 0")]
+
+
+@pytest.mark.requirements("VAL-COUPON-003")
+def test_discount_ties(run: Run, check, factory: Factory) -> None:
+    customer = factory.customer()
+    product = factory.product()
+    end = now()
+    for percent, flat, what in DISCOUNTS:
+        code = factory.unique("EDGE").upper().replace(".", "-")[:40]
+        coupon = factory.create("/v1/coupons", {"code": code, "name": "Edge", "percent_off": percent,
+                                                "metadata": factory.metadata})
+        price = factory.price("flat", product_id=product["id"], flat_amount=flat)
+        sub = factory.subscription(customer["id"], [price["id"]], coupon_id=coupon["id"])
+        invoice = factory.invoice(sub["id"], end - timedelta(hours=1), end)
+        want = oracle.discount(flat, percent)
+        check.that("VAL-COUPON-003", invoice.get("discount") == want
+                   and invoice.get("total") == oracle.total(flat, want),
+                   f"{what}: discount {invoice.get('discount')!r}, total {invoice.get('total')!r}",
+                   operation=INVOICE, expected={"discount": want, "total": oracle.total(flat, want)},
+                   observed={"discount": invoice.get("discount"), "total": invoice.get("total")},
+                   exchange=factory.last.exchange if factory.last else None)
+
+
+# --- trials: a period ending at trial_end is in the trial, one second later is not -------------
+
+
+@pytest.mark.requirements("VAL-SUB-006", "VAL-PRICE-001")
+def test_trial_edges(run: Run, check, factory: Factory) -> None:
+    customer = factory.customer()
+    price = factory.price("flat", flat_amount=2500)
+    start = now().replace(second=0) - timedelta(hours=3)
+    trial_end = start + timedelta(hours=2)
+    sub = factory.subscription(customer["id"], [price["id"]], start_at=iso(start),
+                               trial_end=iso(trial_end))
+    for end, requirement, want, what in (
+            (trial_end, "VAL-SUB-006", 0, "a period ending at trial_end"),
+            (trial_end + timedelta(seconds=1), "VAL-PRICE-001", 2500,
+             "a period ending one second after trial_end (not in the trial): flat_amount × quantity")):
+        reply = run.api.post("/v1/invoices", {"subscription_id": sub["id"], "period_start": iso(start),
+                                              "period_end": iso(end)})
+        expect.status(check, requirement, reply, 201, INVOICE, what, stop=True)
+        amounts = [line.get("amount") for line in reply.json().get("lines") or []]
+        check.that(requirement, amounts == [want], f"{what}: flat line amounts {amounts}",
+                   operation=INVOICE, expected=[want], observed=amounts, exchange=reply.exchange)
+
+
+# --- windows: [from, to) to the millisecond, for usage and for invoices ------------------------
+
+
+@pytest.mark.requirements("VAL-TIME-002")
+def test_window_edges_to_the_millisecond(run: Run, check, factory: Factory) -> None:
+    """Events 1 ms before `from` (not counted), at `from` (counted), 1 ms before `to` (counted)
+    and at `to` (not counted), in a usage query and in an invoice of the same window."""
+    meter = factory.meter("SUM")
+    customer = factory.customer()
+    start = now().replace(minute=0, second=0) - timedelta(hours=3)
+    end = start + timedelta(hours=1)
+    ms = timedelta(milliseconds=1)
+    placed = [(start - ms, "1"), (start, "2"), (end - ms, "4"), (end, "8")]
+    events = [factory.event(customer["external_id"], meter["event_type"], moment, {"value": value})
+              | {"time": iso_ms(moment)} for moment, value in placed]
+    factory.ingest(events)
+    kept = oracle.select([oracle.Event(e["id"], customer["external_id"], meter["event_type"],
+                                       parse_time(e["time"]), e["data"]) for e in events],
+                         customer=customer["external_id"], event_type=meter["event_type"],
+                         start=start, end=end)
+    want = oracle.aggregate("SUM", "value", kept)  # 2 + 4
+    price = factory.price("per_unit", unit_amount="1", meter_id=meter["id"])
+    sub = factory.subscription(customer["id"], [price["id"]])
+    settle_usage(run)
+    reply = run.api.get(f"/v1/meters/{meter['id']}/usage", params={
+        "customer": customer["external_id"], "from": iso(start), "to": iso(end)})
+    expect.status(check, "VAL-TIME-002", reply, 200, USAGE, stop=True)
+    value = reply.json().get("value")
+    check.that("VAL-TIME-002", oracle.same_decimal(value, want),
+               f"SUM {value!r} of values 1 (from − 1 ms), 2 (at from), 4 (to − 1 ms), 8 (at to); "
+               f"[from, to) holds {want}", operation=USAGE, expected=str(want), observed=value,
+               exchange=reply.exchange)
+    invoice = factory.invoice(sub["id"], start, end)
+    quantity = (invoice.get("lines") or [{}])[0].get("quantity")
+    check.that("VAL-TIME-002", oracle.same_decimal(quantity, want),
+               f"invoice line quantity {quantity!r} for the same events in [period_start, "
+               f"period_end); expected {want}", operation=INVOICE, expected=str(want),
+               observed=quantity, exchange=factory.last.exchange if factory.last else None)
+
+
+# --- LATEST: greatest instant, ties by the last ingested ---------------------------------------
+
+
+@pytest.mark.requirements("VAL-METER-004")
+def test_latest_ties(run: Run, check, factory: Factory) -> None:
+    """Ingested one by one: 5 at t, 7 at t written `.000` (the same instant, ingested later), 100
+    at t − 1 s (ingested last, but older). LATEST is 7."""
+    meter = factory.meter("LATEST")
+    customer = factory.unique("latest")
+    moment = now() - timedelta(hours=1)
+    sent = [(iso(moment), 5), (iso(moment).replace("Z", ".000Z"), 7),
+            (iso(moment - timedelta(seconds=1)), 100)]
+    for text, value in sent:
+        event = factory.event(customer, meter["event_type"], moment, {"value": value}) | {"time": text}
+        reply = run.api.post("/v1/events", event)
+        ingested(run)
+        expect.status(check, "VAL-METER-004", reply, 202, "POST /v1/events", f"an event at {text}",
+                      stop=True)
+    settle_usage(run)
+    reply = run.api.get(f"/v1/meters/{meter['id']}/usage", params={
+        "customer": customer, "from": iso(moment - timedelta(minutes=1)),
+        "to": iso(moment + timedelta(minutes=1))})
+    expect.status(check, "VAL-METER-004", reply, 200, USAGE, stop=True)
+    value = reply.json().get("value")
+    check.that("VAL-METER-004", oracle.same_decimal(value, Decimal(7)),
+               f"LATEST {value!r}: of the two events at the greatest instant (written "
+               f"{sent[0][0]} and {sent[1][0]}) the last ingested, 7, wins",
+               operation=USAGE, expected="7", observed=value, exchange=reply.exchange)
+
+
+# --- the backdating window, judged against every clock offset ---------------------------------
+
+PAST_EDGE, FUTURE_EDGE = timedelta(days=-35), timedelta(minutes=5)
+MARGINS = (0.3, 0.7)  # seconds inside and outside each edge
+MAX_CLOCK_OFFSET = 60.0  # seconds the server's clock may differ from the harness's
+
+
+@pytest.mark.requirements("VAL-EVENT-003")
+def test_backdating_edges(run: Run, check, factory: Factory) -> None:
+    """Events 0.3 s and 0.7 s inside and outside both edges of [receipt − 35 d, receipt + 5 min].
+
+    Receipt is the server's instant, unknown to the harness: the answers are judged against
+    every clock offset s (server − harness, |s| ≤ 60 s) and every latency within the measured
+    round trip. Only answers that no offset explains fail: a correct server with a skewed clock
+    shifts both edges alike, a wrong edge moves one.
+    """
+    customer = factory.unique("edge")
+    low, high = -MAX_CLOCK_OFFSET, MAX_CLOCK_OFFSET  # the offsets the answers still allow
+    seen: list[str] = []
+    replies: list[tuple[bool, bool, float, Any]] = []
+    for edge, base in (("past", PAST_EDGE), ("future", FUTURE_EDGE)):
+        for margin in MARGINS:
+            for inside in (True, False):
+                # d: the event time relative to the edge, seen from the harness's send time
+                d = margin if inside == (edge == "past") else -margin
+                sent = datetime.now(UTC)
+                moment = sent + base + timedelta(seconds=d)
+                event = factory.event(customer, "edges", moment, {"value": 1}) | {"time": iso_ms(moment)}
+                reply = run.api.post("/v1/events", event)
+                rtt = (datetime.now(UTC) - sent).total_seconds()
+                if reply.status not in (202, 400):
+                    expect.status(check, "VAL-EVENT-003", reply, (202, 400), "POST /v1/events",
+                                  f"an event {d:+g} s from the {edge} edge", stop=True)
+                accepted = reply.status == 202
+                seen.append(f"{edge} edge {d:+g} s: {reply.status}")
+                replies.append((edge == "past" and not accepted, accepted, d, reply))
+                # correct with offset s and latency l in [0, rtt]: past accepted iff s <= d - l,
+                # future accepted iff s >= d - l
+                if (edge == "past") == accepted:
+                    high = min(high, d)
+                else:
+                    low = max(low, d - rtt)
+    ingested(run)
+    # shown: an answer that time does not change when the reproduction is run later (a past-edge
+    # refusal stays a refusal, an acceptance a 202), the most telling first
+    shown = max(replies, key=lambda r: (r[0], r[1], r[2]))[3] if replies else None
+    check.that("VAL-EVENT-003", low <= high,
+               "no clock offset between harness and server explains the answers (a correct "
+               f"server shifts both edges alike): {'; '.join(seen)}", operation="POST /v1/events",
+               expected="accepted exactly within [receipt − 35 d, receipt + 5 min]", observed=seen,
+               exchange=shown.exchange if shown else None)
+
+
+# --- names special in common languages are not enum values ------------------------------------
+
+SPECIAL_NAMES = ["toString", "__proto__", "constructor", "hasOwnProperty", "valueOf"]
+
+
+@pytest.mark.requirements("VAL-ERR-004")
+def test_special_names_are_not_enum_values(run: Run, check, factory: Factory) -> None:
+    product = factory.product()
+    meter = factory.meter("SUM")
+    price = {"product_id": product["id"], "currency": "EUR", "interval": "month",
+             "metadata": factory.metadata}
+    tiers = [{"up_to": None, "unit_amount": "1"}]
+    for name in SPECIAL_NAMES:
+        probes = [
+            ("POST /v1/prices", "model", lambda n: run.api.post("/v1/prices", price | {
+                "model": n, "flat_amount": 100})),
+            ("POST /v1/prices", "interval", lambda n: run.api.post("/v1/prices", price | {
+                "model": "flat", "flat_amount": 100, "interval": n})),
+            ("POST /v1/prices", "currency", lambda n: run.api.post("/v1/prices", price | {
+                "model": "flat", "flat_amount": 100, "currency": n})),
+            ("POST /v1/prices", "tiers_mode", lambda n: run.api.post("/v1/prices", price | {
+                "model": "tiered", "tiers_mode": n, "tiers": tiers})),
+            ("POST /v1/meters", "aggregation", lambda n: run.api.post("/v1/meters", {
+                "key": factory.unique("sp").lower(), "name": "special", "event_type": "special",
+                "aggregation": n, "value_property": "value", "metadata": factory.metadata})),
+            (USAGE, "window", lambda n: run.api.get(f"/v1/meters/{meter['id']}/usage", params={
+                "customer": "c", "from": iso(now() - timedelta(hours=1)), "to": iso(now()),
+                "window": n})),
+        ]
+        for operation, field, send in probes:
+            reply = send(name)
+            expect.status(check, "VAL-ERR-004", reply, 400, operation, f"{field} {name!r}")
+
+
+# --- decimal digits and ranges: the last valid value and the first invalid one -----------------
+
+
+@pytest.mark.requirements("VAL-ERR-004", "VAL-HTTP-004")
+def test_decimal_digits_and_ranges(run: Run, check, factory: Factory) -> None:
+    product = factory.product()
+    price = {"product_id": product["id"], "currency": "EUR", "interval": "month",
+             "metadata": factory.metadata}
+    per_unit = lambda unit: price | {"model": "per_unit", "unit_amount": unit}  # noqa: E731
+    tiered = lambda up_to: price | {"model": "tiered", "tiers_mode": "graduated", "tiers": [  # noqa: E731
+        {"up_to": up_to, "unit_amount": "1"}, {"up_to": None, "unit_amount": "1"}]}
+    cases = [  # (what, path, valid body, invalid body)
+        ("unit_amount with 12 / 13 fractional digits", "/v1/prices", per_unit("0.000000000001"),
+         per_unit("0.0000000000001")),
+        ("unit_amount with 15 / 16 integer digits", "/v1/prices",
+         per_unit("999999999999999.999999999999"), per_unit("1000000000000000")),
+        ("flat_amount 10**14 / 10**14 + 1", "/v1/prices",
+         price | {"model": "flat", "flat_amount": 10**14},
+         price | {"model": "flat", "flat_amount": 10**14 + 1}),
+        ("up_to 10**12 / 10**12 + 1", "/v1/prices", tiered(10**12), tiered(10**12 + 1)),
+        ("customer name of 200 / 201 characters", "/v1/customers",
+         {"external_id": factory.unique("len"), "name": "n" * 200},
+         {"external_id": factory.unique("len"), "name": "n" * 201}),
+    ]
+    for what, path, valid, invalid in cases:
+        reply = run.api.post(path, valid)
+        expect.status(check, "VAL-HTTP-004", reply, 201, f"POST {path}", f"{what}: the valid one")
+        reply = run.api.post(path, invalid)
+        expect.status(check, "VAL-ERR-004", reply, 400, f"POST {path}", f"{what}: the invalid one")
+    customer = factory.customer()
+    flat = factory.price("flat", product_id=product["id"])
+    for quantity, status in ((10**6, 201), (10**6 + 1, 400), (0, 400)):
+        reply = run.api.post("/v1/subscriptions", {
+            "customer_id": customer["id"], "metadata": factory.metadata,
+            "items": [{"price_id": flat["id"], "quantity": quantity}]})
+        expect.status(check, "VAL-HTTP-004" if status == 201 else "VAL-ERR-004", reply, status,
+                      "POST /v1/subscriptions", f"item quantity {quantity}")
