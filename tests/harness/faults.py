@@ -377,6 +377,19 @@ class NameLimitOffByOne(Middleware):
         return response
 
 
+class HeaderFirstNameOffByOne(NameLimitOffByOne):
+    """The name limit off by one, behind a legal choice that hid it: the Idempotency-Key header is
+    validated before the body, so a request with an empty key is refused for the key alone."""
+
+    async def handle(self, request: Request) -> Response:
+        if request.method == "POST" and request.headers.get("idempotency-key", None) == "":
+            response = problem(400, "invalid_request", "Idempotency-Key must not be empty")
+            response.set_json(response.json() | {"invalid_params": [
+                {"name": "Idempotency-Key", "reason": "must not be empty"}]})
+            return response
+        return await super().handle(request)
+
+
 class ServerErrorOnNonAscii(Middleware):
     """Any non-ASCII character in the path, query or body crashes the server (500)."""
 
@@ -1337,6 +1350,8 @@ CATALOGUE: list[Fault] = [
        "test_invalid_input_is_rejected_and_creates_nothing", "ERR-004"),
     _f("name_limit_off_by_one", NameLimitOffByOne,
        "test_fuzz_operation and (createCustomer or updateCustomer) and invalid", "ERR-004"),
+    _f("name_limit_behind_header_check", HeaderFirstNameOffByOne,
+       "test_fuzz_operation and createCustomer and invalid", "ERR-004"),
     _f("server_error_on_non_ascii", ServerErrorOnNonAscii,
        "test_fuzz_operation and (createCustomer or createProduct)", "ERR-006",
        also=("HTTP-004",)),  # a valid request answered 500 was not accepted either
