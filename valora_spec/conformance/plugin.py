@@ -104,7 +104,7 @@ def pytest_configure(config: pytest.Config) -> None:
         _usage_error(config, f"could not start the embedded reference implementation: {exc}")
         return
     config.stash[RUN_KEY] = run
-    _active.append(True)
+    config.pluginmanager.register(_CollectionErrors(run), "valora-collection-errors")
     _stop_on_sigterm()
     where = ("the embedded reference implementation at " if embedded else "") + settings.base_url
     declared = (run.declared or {}).get("spec_version", "nothing")
@@ -176,14 +176,17 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
                                  reason="not evaluated: its check was deselected (-k, -m or a path)")
 
 
-def pytest_collectreport(report: pytest.CollectReport) -> None:
-    if report.failed and _active:
-        _collection_errors.append(f"harness error: {report.nodeid} could not be loaded; "
-                                  "the requirements it checks were not evaluated")
+class _CollectionErrors:
+    """Registered only for the suite's own runs: a check module that cannot be loaded is a
+    harness error, and the requirements it checks were not evaluated."""
 
+    def __init__(self, run: Run) -> None:
+        self.run = run
 
-_collection_errors: list[str] = []
-_active: list[bool] = []  # set once the suite's run is configured (collect reports carry no config)
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.run.recorder.errors.append(f"harness error: {report.nodeid} could not be loaded; "
+                                            "the requirements it checks were not evaluated")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -305,7 +308,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = _run(session.config)
     if run is None:
         return
-    run.recorder.errors.extend(_collection_errors)
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     if not run.settings.read_only and not run.fatal and not interrupted and run.exit_code is None:
         run.cleanup = cleanup(run)  # a stopped run must write its report within seconds
