@@ -59,10 +59,13 @@ def instant(text: Any) -> Fraction | None:
 class Factory:
     """Set-up through core operations only; a set-up failure stops the check that needed it."""
 
-    def __init__(self, run: Run, client: Client | None = None) -> None:
+    def __init__(self, run: Run, client: Client | None = None, *, since: str | None = None) -> None:
         self.run = run
         self.client = client or run.api
         self.last: Reply | None = None  # the last set-up reply, for reproductions
+        # a set-up failure counts from the version in which the whole check applies (a 1.2 check's
+        # set-up may use what a 1.1 server rightly refuses)
+        self.since = since
 
     def unique(self, stem: str) -> str:
         return f"{self.run.prefix}-{stem}-{next(_counter)}"
@@ -82,7 +85,7 @@ class Factory:
             self.run.recorder.failure("VAL-HTTP-004", check=self.run.current_check,
                                       operation=operation, message=message,
                                       expected=str(expect), observed=str(reply.status),
-                                      exchange=reply.exchange)
+                                      exchange=reply.exchange, version=self.since)
             raise CheckFailed(f"{operation}: {message}")
         data = reply.json()
         if not isinstance(data, dict) or not isinstance(data.get("id", ""), str):
