@@ -32,6 +32,18 @@ class Recorder:
             self.outcomes.append({"requirement": requirement, "version": version,
                                   "status": status, "reason": reason, "check": check})
 
+    def merge(self, outcomes: list[dict[str, Any]], failures: list[dict[str, Any]]) -> None:
+        """Another process's records (an xdist worker's), failures deduplicated as here."""
+        with self.lock:
+            self.outcomes.extend(outcomes)
+            for entry in failures:
+                key = (entry["requirement"], entry["version"], entry["operation"], entry["message"])
+                if key in self._seen:
+                    self._seen[key]["occurrences"] += entry["occurrences"]
+                else:
+                    self._seen[key] = entry
+                    self.failures.append(entry)
+
     def failure(self, requirement: str, *, check: str, operation: str, message: str,
                 expected: str = "", observed: str = "", exchange: Exchange | None = None,
                 version: str | None = None, reproduction: str | None = None) -> None:

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 import hypothesis
 import pytest
 
+from valora_spec.conformance import _xdist
 from valora_spec.conformance._catalogue import Catalogue, version_key
 from valora_spec.conformance._cleanup import cleanup
 from valora_spec.conformance._finish import EXIT_UNREACHABLE, EXIT_USAGE
@@ -94,6 +95,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except UsageError as exc:
         _usage_error(config, str(exc))
         return
+    worker = _xdist.is_worker(config)
+    if worker:
+        _xdist.adopt_controllers_target(config, settings)
     embedded = settings.base_url is None
     try:
         run = Run.start(settings, catalogue)
@@ -106,6 +110,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN_KEY] = run
     config.pluginmanager.register(_CollectionErrors(run), "valora-collection-errors")
     _stop_on_sigterm()
+    if worker:
+        run.prefix = _xdist.worker_prefix(config)
+        return  # the controller says what is tested, and reports
+    if _xdist.is_controller(config):
+        config.pluginmanager.register(_xdist.WorkerResults(run), "valora-worker-results")
     where = ("the embedded reference implementation at " if embedded else "") + settings.base_url
     declared = (run.declared or {}).get("spec_version", "nothing")
     line = (f"Valora conformance: testing {where} (declares {declared}; judged against "
@@ -200,6 +209,13 @@ def declared_requirements(item: pytest.Item) -> tuple[str, ...]:
     return tuple(marker.args) if marker else ()
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    run = _run(node.config)
+    if run is not None:
+        node.workerinput[_xdist.SHARED] = _xdist.shared_with_workers(run)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Generator:
     report = yield
@@ -209,7 +225,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Gener
         if report.failed and call.when == "call":
             _excuse_other_versions(item, report, run)
         _redact(report, run)
+        if _xdist.is_worker(item.config):
+            _xdist.attach_recorded(item.config, run, report)
     return report
+
 
 
 def _excuse_other_versions(item: pytest.Item, report: pytest.TestReport, run: Run) -> None:
@@ -306,8 +325,8 @@ def _skip_reason(report: pytest.TestReport) -> str:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = _run(session.config)
-    if run is None:
-        return
+    if run is None or _xdist.is_worker(session.config):
+        return  # a worker's results went out with its reports
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     if not run.settings.read_only and not run.fatal and not interrupted and run.exit_code is None:
         run.cleanup = cleanup(run)  # a stopped run must write its report within seconds
