@@ -104,11 +104,11 @@ def _charge_unevaluated(run: Run, config: pytest.Config, interrupted: bool) -> N
     status = "error"
     if run.fatal:
         why, scope = run.fatal, None  # nothing could be evaluated: every requirement
-    elif interrupted:  # first: a stop signal may have ended the target too
-        status, why, scope = "skip", "interrupted: the run was stopped", _selected_requirements(config)
     elif time.monotonic() >= run.transport.deadline_at:
-        status, why = "skip", f"interrupted: the run hit its --deadline of {run.settings.deadline:g} s"
+        status, why = "skip", f"the run hit its --deadline of {run.settings.deadline:g} s (interrupted)"
         scope = _selected_requirements(config)
+    elif interrupted:  # before "down": a stop signal may have ended the target too
+        status, why, scope = "skip", "interrupted: the run was stopped", _selected_requirements(config)
     elif run.transport.down:
         why = f"the target stopped answering ({run.transport.down})"
         scope = _selected_requirements(config)

@@ -119,7 +119,8 @@ class Run:
 
     def _check_admin_key(self) -> None:
         """A key that may not write would make every write check fail: a key mistake, said as one."""
-        body = {"external_id": f"{self.prefix}-key-probe", "name": "Valora conformance key probe"}
+        body = {"external_id": f"{self.prefix}-key-probe", "name": "Valora conformance key probe",
+                "metadata": {"valora_run": self.prefix}}  # marked as the run's, like all it creates
         try:
             reply = self.api.post("/v1/customers", body)
         except TargetError:

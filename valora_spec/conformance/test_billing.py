@@ -243,6 +243,12 @@ def test_trials(run: Run, check, factory: Factory) -> None:
     amounts = [line.get("amount") for line in invoice.get("lines", [])]
     check.that("VAL-SUB-006", amounts == [0], f"flat line amounts {amounts} during the trial",
                operation=INVOICE, expected=[0], observed=amounts)
+    ended = factory.subscription(customer["id"], [price["id"]],
+                                 start_at=(start - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                 trial_end=start.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    check.that("VAL-SUB-006", ended.get("status") == "active",
+               f"status {ended.get('status')!r} after trial_end: trialing only until then",
+               operation="POST /v1/subscriptions", expected="active", observed=ended.get("status"))
 
 
 @pytest.mark.requirements("VAL-COUPON-001", "VAL-COUPON-002", "VAL-COUPON-003")

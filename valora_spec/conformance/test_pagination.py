@@ -206,3 +206,20 @@ def test_last_page_ends_the_list(run: Run, check, factory: Factory) -> None:
                    observed={"has_more": has_more, "next_cursor": cursor}, exchange=reply.exchange)
     check.skip("VAL-PAGE-002", f"the meter list holds more than {LAST_PAGE_WALK * 100} items: "
                                "its last page was not reached")
+
+
+@pytest.mark.requirements("VAL-PAGE-004", "VAL-ERR-003")
+def test_foreign_cursors_are_rejected(run: Run, check, factory: Factory, api_b) -> None:
+    for _ in range(2):
+        factory.customer()
+    reply = run.api.get("/v1/customers", params={"limit": 1})
+    cursor = reply.json().get("next_cursor") if reply.status == 200 else None
+    check.require("VAL-PAGE-004", isinstance(cursor, str) and bool(cursor),
+                  "no next_cursor on a first page of one of several customers",
+                  operation="GET /v1/customers", expected="a cursor", observed=cursor,
+                  exchange=reply.exchange)
+    reply = api_b.get("/v1/customers", params={"cursor": cursor})
+    expect.status(check, "VAL-PAGE-004", reply, 400, "GET /v1/customers",
+                  "organization A's cursor with organization B's key")
+    if reply.status == 400:
+        expect.problem_code(check, "VAL-ERR-003", reply, "invalid_cursor", "GET /v1/customers")

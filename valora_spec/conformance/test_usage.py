@@ -111,7 +111,8 @@ def test_ingestion_and_deduplication(run: Run, check, scenario: Scenario, factor
     customer = factory.unique("dedup")
     moment = now() - timedelta(hours=1)
     first = factory.event(customer, meter["event_type"], moment, {"value": 2})
-    factory.ingest([factory.event(customer, meter["event_type"], moment, {"value": 1}), first])
+    earlier = [factory.event(customer, meter["event_type"], moment, {"value": 1}), first]
+    factory.ingest(earlier)
     reply = run.api.post("/v1/events", dict(first, data={"value": 1000}))  # same id, other value
     ingested(run)
     expect.status(check, "VAL-EVENT-002", reply, 202, "POST /v1/events", "duplicate id")
@@ -128,6 +129,22 @@ def test_ingestion_and_deduplication(run: Run, check, scenario: Scenario, factor
     check.that("VAL-EVENT-002", oracle.same_decimal(value, Decimal(3)),
                f"SUM {value!r} after a duplicate id with another value; first write wins: 3",
                operation=USAGE, expected="3", observed=value, exchange=usage.exchange)
+    # A batch of both ids again and one new event (of another type: usage stays 3): its receipt
+    # reports each event, and counts the accepted ones and the duplicates among them.
+    fresh = factory.event(customer, factory.unique("dedup"), moment, {"value": 1})
+    batch = run.api.post("/v1/events/batch", {"events": [*earlier, fresh]})
+    ingested(run)
+    expect.status(check, "VAL-EVENT-002", batch, 202, "POST /v1/events/batch", "two repeated ids")
+    receipt = batch.json() if batch.status == 202 else {}
+    statuses = [r.get("status") for r in receipt.get("results") or [] if isinstance(r, dict)]
+    counts = {"accepted": receipt.get("accepted"), "duplicates": receipt.get("duplicates")}
+    check.that("VAL-EVENT-002", statuses == ["duplicate", "duplicate", "accepted"]
+               and counts == {"accepted": 1, "duplicates": 2},
+               f"batch of two repeated ids and a new one: results {statuses}, counts {counts}",
+               operation="POST /v1/events/batch",
+               expected={"results": ["duplicate", "duplicate", "accepted"], "accepted": 1,
+                         "duplicates": 2},
+               observed={"results": statuses, **counts}, exchange=batch.exchange)
 
 
 @pytest.mark.requirements("VAL-METER-001", "VAL-METER-003", "VAL-METER-004")
@@ -225,8 +242,10 @@ def test_empty_or_reversed_windows_are_rejected(run: Run, check, scenario: Scena
 
 
 @pytest.mark.requirements("VAL-METER-009")
-def test_group_by(run: Run, check, scenario: Scenario) -> None:
+@pytest.mark.parametrize("shift", [0, 35])  # shifted, the first event is "us": not the least key
+def test_group_by(run: Run, check, scenario: Scenario, shift: int) -> None:
     start, end = scenario.main
+    start += timedelta(minutes=shift)
     body = _usage(check, "VAL-METER-009", scenario, "SUM", start, end, group_by="region")
     groups = body.get("groups")
     check.require("VAL-METER-009", isinstance(groups, list), "no `groups` with group_by",
@@ -247,6 +266,11 @@ def test_group_by(run: Run, check, scenario: Scenario) -> None:
         check.that("VAL-METER-009", oracle.same_decimal(observed.get(key), want),
                    f"group {key!r}: {observed.get(key)!r}, oracle {want}", operation=USAGE,
                    expected=str(want), observed=observed.get(key), exchange=body.get("_exchange"))
+    order = [g.get("key") for g in groups if isinstance(g, dict)]
+    want_order = sorted(k for k in expected if k is not None) + ([None] if None in expected else [])
+    check.that("VAL-METER-009", order == want_order,
+               f"groups in key order {order}, expected {want_order} (by key, null last)",
+               operation=USAGE, expected=want_order, observed=order, exchange=body.get("_exchange"))
 
 
 MISSING = object()  # an event without the value property
