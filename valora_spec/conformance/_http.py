@@ -60,7 +60,7 @@ class Exchange:
     def curl(self) -> str:
         parts = ["curl", "-sS", "-X", self.method, shlex.quote(self.url)]
         for name, value in self.request_headers.items():
-            if value.startswith("Bearer $"):  # keep the env var expandable by the shell
+            if any(p in value for p in KEY_PLACEHOLDERS):  # keep the env var expandable by the shell
                 parts += ["-H", f'"{name}: {value}"']
             else:
                 parts += ["-H", shlex.quote(f"{name}: {value}")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC
 from typing import Any
 
@@ -157,6 +158,17 @@ def test_invalid_input_is_rejected_and_creates_nothing(run: Run, check, factory:
     reply = run.api.request("POST", "/v1/customers", content=b"{not json",
                             headers={"Content-Type": "application/json"})
     expect.status(check, "VAL-ERR-004", reply, 400, "POST /v1/customers", "malformed JSON")
+
+
+@pytest.mark.requirements("VAL-HTTP-004")
+def test_json_with_a_charset_parameter_is_accepted(run: Run, check, factory: Factory) -> None:
+    """RFC 8259 defines no charset for application/json and says adding one has no effect on a
+    compliant recipient: a valid body sent as `application/json; charset=utf-8` is valid."""
+    body = {"external_id": factory.unique("charset"), "name": "Charset", "metadata": factory.metadata}
+    reply = run.api.request("POST", "/v1/customers", content=json.dumps(body).encode(),
+                            headers={"Content-Type": "application/json; charset=utf-8"})
+    expect.status(check, "VAL-HTTP-004", reply, 201, "POST /v1/customers",
+                  "a valid body with Content-Type: application/json; charset=utf-8")
 
 
 @pytest.mark.requirements("VAL-CUST-001", "VAL-ERR-005")

@@ -66,6 +66,19 @@ def _bad_keys(run: Run) -> dict[str, str | None]:
 
 
 @pytest.mark.requirements("VAL-AUTH-001")
+def test_a_valid_key_outside_the_bearer_scheme_is_no_key(run: Run, check) -> None:
+    """The spec's security scheme is HTTP `bearer`: a real key sent in another scheme is not a
+    bearer credential, so the request carries no API key and is answered 401."""
+    for scheme in ("Token", "Basic"):
+        reply = run.anonymous().request("GET", "/v1/customers", params={"limit": 1},
+                                        headers={"Authorization": f"{scheme} {run.settings.api_key}"})
+        check.that("VAL-AUTH-001", reply.status == 401,
+                   f"the admin key in the {scheme} scheme was answered {reply.status}",
+                   operation="GET /v1/customers", expected=401, observed=reply.status,
+                   exchange=reply.exchange)
+
+
+@pytest.mark.requirements("VAL-AUTH-001")
 def test_every_operation_requires_a_valid_key(run: Run, check, owned: dict[str, str]) -> None:
     for op in _ops(run):
         path, query, body = concrete(op, run.catalogue.documents[run.target_version], owned)
