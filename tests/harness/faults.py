@@ -304,6 +304,27 @@ class AuthBypass(Middleware):
         return await self.forward(request)
 
 
+class AnySchemeAccepted(Middleware):
+    """A known key is accepted in any Authorization scheme (`Token k`, `Basic k`), not only Bearer
+    (a check of the credential that forgot the scheme)."""
+
+    async def handle(self, request: Request) -> Response:
+        scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" and secret.strip() in ORG_OF:
+            request.use_key(secret.strip())
+        return await self.forward(request)
+
+
+class CharsetRefused(Middleware):
+    """A JSON body labelled `application/json; charset=utf-8` is refused as an unsupported type
+    (the media type compared with its parameters)."""
+
+    async def handle(self, request: Request) -> Response:
+        if request.method in WRITES and "charset" in request.headers.get("content-type", ""):
+            return problem(400, "invalid_request", "unsupported content type")
+        return await self.forward(request)
+
+
 class NoWwwAuthenticate(Middleware):
     """401 answers lack the `WWW-Authenticate: Bearer` challenge."""
 
@@ -1350,6 +1371,9 @@ CATALOGUE: list[Fault] = [
        "test_invalid_input_is_rejected_and_creates_nothing", "ERR-004"),
     _f("name_limit_off_by_one", NameLimitOffByOne,
        "test_fuzz_operation and (createCustomer or updateCustomer) and invalid", "ERR-004"),
+    _f("any_auth_scheme_accepted", AnySchemeAccepted, "test_a_valid_key_outside_the_bearer_scheme",
+       "AUTH-001"),
+    _f("json_charset_refused", CharsetRefused, "test_json_with_a_charset_parameter", "HTTP-004"),
     _f("name_limit_behind_header_check", HeaderFirstNameOffByOne,
        "test_fuzz_operation and createCustomer and invalid", "ERR-004"),
     _f("server_error_on_non_ascii", ServerErrorOnNonAscii,

@@ -330,8 +330,9 @@ class Transport:
     def _safe_headers(self, headers: dict[str, str]) -> dict[str, str]:
         safe = {}
         for name, value in headers.items():
-            if name.lower() == "authorization" and value.startswith("Bearer "):
-                value = "Bearer " + self.secrets.get(value[7:], "[REDACTED]")
+            scheme, _, credential = value.partition(" ")
+            if name.lower() == "authorization" and credential:  # one of ours: its placeholder
+                value = f"{scheme} {self.secrets.get(credential, '[REDACTED]')}"
             elif name.lower() in SENSITIVE_HEADERS:
                 value = "[REDACTED]"
             safe[name] = self.redact(value)
