@@ -304,6 +304,16 @@ class AuthBypass(Middleware):
         return await self.forward(request)
 
 
+class CursorUnreadableOnSomeLists(Middleware):
+    """The meter and price lists cannot decode their own cursors (a padding bug that only some
+    cursor lengths meet): following next_cursor there answers 400."""
+
+    async def handle(self, request: Request) -> Response:
+        if request.path in ("/v1/meters", "/v1/prices") and any(k == "cursor" for k, _ in request.query):
+            return problem(400, "invalid_cursor", "the cursor cannot be decoded")
+        return await self.forward(request)
+
+
 class AnySchemeAccepted(Middleware):
     """A known key is accepted in any Authorization scheme (`Token k`, `Basic k`), not only Bearer
     (a check of the credential that forgot the scheme)."""
@@ -1371,6 +1381,8 @@ CATALOGUE: list[Fault] = [
        "test_invalid_input_is_rejected_and_creates_nothing", "ERR-004"),
     _f("name_limit_off_by_one", NameLimitOffByOne,
        "test_fuzz_operation and (createCustomer or updateCustomer) and invalid", "ERR-004"),
+    _f("cursor_unreadable_on_some_lists", CursorUnreadableOnSomeLists,
+       "test_every_lists_cursor_can_be_followed", "PAGE-001"),
     _f("any_auth_scheme_accepted", AnySchemeAccepted, "test_a_valid_key_outside_the_bearer_scheme",
        "AUTH-001"),
     _f("json_charset_refused", CharsetRefused, "test_json_with_a_charset_parameter", "HTTP-004"),

@@ -223,3 +223,30 @@ def test_foreign_cursors_are_rejected(run: Run, check, factory: Factory, api_b) 
                   "organization A's cursor with organization B's key")
     if reply.status == 400:
         expect.problem_code(check, "VAL-ERR-003", reply, "invalid_cursor", "GET /v1/customers")
+
+
+@pytest.mark.requirements("VAL-PAGE-001")
+def test_every_lists_cursor_can_be_followed(run: Run, check, factory: Factory) -> None:
+    """Each list's own next_cursor, followed once, gives the next page (cursors differ per list
+    and per position: one that only some lists can decode leaves those lists unwalkable)."""
+    for _ in range(2):  # a second page in the lists the run can fill cheaply
+        factory.meter()
+        factory.customer()
+        factory.price("flat")
+    followed = 0
+    for op in run.catalogue.operations(run.target_version):
+        if op.method != "get" or "{" in op.path or op.operation_id == "getMeta":
+            continue
+        first = run.api.get("/v1" + op.path, params={"limit": 1})
+        page = expect.json_or_none(first) if first.status == 200 else None
+        cursor = page.get("next_cursor") if isinstance(page, dict) else None
+        if not isinstance(cursor, str) or not cursor:
+            continue  # a list with at most one item here: nothing to follow
+        reply = run.api.get("/v1" + op.path, params={"limit": 1, "cursor": cursor})
+        followed += 1
+        check.that("VAL-PAGE-001", reply.status == 200,
+                   f"following the list's own next_cursor answered {reply.status}",
+                   operation=op.label, expected=200, observed=reply.status, exchange=reply.exchange,
+                   version=run.catalogue.introduced(op.operation_id))
+    if not followed:
+        check.skip("VAL-PAGE-001", "no list had a second page to follow")
