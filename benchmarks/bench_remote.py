@@ -1,6 +1,6 @@
 """The quick run against a remote-like target: the reference behind a loopback proxy adding latency.
 
-    .venv/bin/python benchmarks/bench_remote.py [--latency 0,50,150] [--concurrency 1,8]
+    .venv/bin/python benchmarks/bench_remote.py [--latency 0,50,150] [--concurrency 1,8] [--workers 2,4]
 
 Prints wall time, requests and verdict per (latency, concurrency); every run must give the same
 per-requirement verdicts. The proxy delays each chunk from client to server by the latency, so
@@ -93,16 +93,18 @@ def main() -> int:
     parser.add_argument("--latency", default="0,50,150", help="milliseconds, comma-separated")
     parser.add_argument("--concurrency", default="1,8", help="values of --concurrency, comma-separated")
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--xdist", action="store_true", help="also compare -n 2 with serial, locally")
+    parser.add_argument("--workers", default="", help="also run with -n W (pytest-xdist) at each latency, "
+                                                       "comma-separated, e.g. 2,4")
     args = parser.parse_args()
     process, port = start_reference()
     baseline: dict[str, str] | None = None
     same = True
     print(f"{'latency':>8} {'N':>3} {'extra':>6} {'seconds':>8} {'requests':>8} {'verdict':>10}  verdicts")
     try:
-        runs = [(int(ms), int(n), []) for ms in args.latency.split(",") for n in args.concurrency.split(",")]
-        if args.xdist:
-            runs += [(0, int(args.concurrency.split(",")[-1]), ["-n", "2"])]
+        top = int(args.concurrency.split(",")[-1])
+        runs = [(int(ms), int(n), extra) for ms in args.latency.split(",")
+                for n, extra in [(int(n), []) for n in args.concurrency.split(",")]
+                + [(top, ["-n", w]) for w in args.workers.split(",") if w]]
         with tempfile.TemporaryDirectory() as tmp:
             for index, (ms, n, extra) in enumerate(runs):
                 with LatencyProxy(port, ms / 1000) as proxy:
