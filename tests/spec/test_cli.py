@@ -93,7 +93,7 @@ def test_the_cli_works_without_the_other_subcommands(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "valora_spec.compat._cli", None)
     monkeypatch.setitem(sys.modules, "valora_spec._report_cli", None)
     commands = cli.build_parser()._subparsers._group_actions[0].choices
-    assert set(commands) == {"validate", "lint", "release"}
+    assert set(commands) == {"validate", "lint", "release", "conformance"}
     assert cli.main(["validate", "1.0.0"]) == 0
 
 
