@@ -82,7 +82,7 @@ def transport_loop(url: str, count: int) -> dict[str, float]:
         client.get(f"/v1/customers/{cid}")
     plain = count / (time.perf_counter() - started)
     validator = ResponseValidator(Catalogue.load(), "1.2.0")
-    transport.observers.append(lambda reply: validator._validate(reply))
+    transport.observers.append(lambda reply, scope: validator._validate(reply))
     started = time.perf_counter()
     for _ in range(count):
         client.get(f"/v1/customers/{cid}")

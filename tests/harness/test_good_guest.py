@@ -19,7 +19,7 @@ from harness_suite import KEYS, run_suite
 
 from valora_spec.conformance._cleanup import cleanup, track_created
 from valora_spec.conformance._factory import Factory
-from valora_spec.conformance._http import Client, RateLimiter, ReadOnlyViolation, Transport
+from valora_spec.conformance._http import Client, RateLimiter, ReadOnlyViolation, Scope, Transport
 from valora_spec.conformance._recorder import Recorder
 
 COLLECTIONS = ("customers", "products", "prices", "meters", "subscriptions", "invoices", "coupons")
@@ -155,7 +155,7 @@ class FakeRun:
     transport: Transport
     prefix: str = "vctest0001"
     created: list[tuple[str, str]] = field(default_factory=list)
-    current_check: str = "test"
+    scope: Scope = field(default_factory=lambda: Scope("test"))
     recorder: Recorder = field(default_factory=lambda: Recorder(seed=0))
     declared: dict | None = None
     usage_visible_at: float = 0.0
@@ -171,6 +171,9 @@ class FakeRun:
     @property
     def api_b(self) -> Client:
         return Client(self.transport, KEYS["api_key_b"])
+
+    def seen_by(self, check: str) -> FakeRun:
+        return self
 
 
 def test_cleanup_deletes_cancels_and_reports_what_it_left() -> None:

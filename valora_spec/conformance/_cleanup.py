@@ -16,7 +16,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from valora_spec.conformance._http import Client, Reply, TargetError
+from valora_spec.conformance._http import Client, Reply, Scope, TargetError
 
 if TYPE_CHECKING:
     from valora_spec.conformance._run import Run
@@ -33,18 +33,15 @@ def cleanup(run: Run) -> dict[str, Any]:
     result: dict[str, Any] = {"deleted": 0, "canceled": 0, "left": []}
     if not run.created:
         return result
-    previous, run.current_check = run.current_check, "harness clean-up"
-    try:
-        clients = [c for c in (run.api, run.api_b) if c is not None]
-        for kind, rid in _ordered(run.created):
-            try:
-                why = _undo(kind, rid, clients, result)
-            except TargetError as exc:
-                why = f"not cleaned up: {exc}"[:200]
-            if why:
-                result["left"].append({"kind": kind, "id": rid, "why": why})
-    finally:
-        run.current_check = previous
+    view = run.seen_by("harness clean-up")
+    clients = [c for c in (view.api, view.api_b) if c is not None]
+    for kind, rid in _ordered(run.created):
+        try:
+            why = _undo(kind, rid, clients, result)
+        except TargetError as exc:
+            why = f"not cleaned up: {exc}"[:200]
+        if why:
+            result["left"].append({"kind": kind, "id": rid, "why": why})
     return result
 
 
@@ -52,7 +49,7 @@ def track_created(run: Run) -> None:
     """Also record creations that bypass the factory (fuzzing, hand-built bodies): every 201
     answer to `POST /v1/<collection>` whose body has an id."""
 
-    def observe(reply: Reply) -> None:
+    def observe(reply: Reply, scope: Scope) -> None:
         exchange = reply.exchange
         if reply.status != 201 or exchange.method != "POST":
             return

@@ -82,7 +82,7 @@ class Factory:
         self.last = reply
         if reply.status != expect:
             message = f"set-up request answered {reply.status}, expected {expect}"
-            self.run.recorder.failure("VAL-HTTP-004", check=self.run.current_check,
+            self.run.recorder.failure("VAL-HTTP-004", check=self.client.scope.check,
                                       operation=operation, message=message,
                                       expected=str(expect), observed=str(reply.status),
                                       exchange=reply.exchange, version=self.since)

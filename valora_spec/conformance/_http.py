@@ -14,7 +14,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,9 +64,13 @@ class Exchange:
                 parts += ["-H", f'"{name}: {value}"']
             else:
                 parts += ["-H", shlex.quote(f"{name}: {value}")]
-        if self.request_body is not None:
-            parts += ["--data-raw", shlex.quote(self.request_body)]
-        return " ".join(parts)
+        if self.request_body is None:
+            return " ".join(parts)
+        if "\0" not in self.request_body:
+            return " ".join([*parts, "--data-raw", shlex.quote(self.request_body)])
+        # A shell argument cannot hold a NUL byte: printf writes the body, curl reads it as is.
+        escaped = self.request_body.replace("\\", "\\\\").replace("%", "%%").replace("\0", "\\000")
+        return f"printf {shlex.quote(escaped)} | " + " ".join([*parts, "--data-binary", "@-"])
 
     def as_request(self) -> dict[str, Any]:
         return {"method": self.method, "url": self.url, "headers": self.request_headers,
@@ -76,6 +80,19 @@ class Exchange:
         if self.status is None:
             return None
         return {"status": self.status, "headers": self.response_headers, "body": self.response_body}
+
+
+@dataclass
+class Scope:
+    """Whom a request speaks for: the check charged with what its response shows.
+
+    Carried by each client and handed to every observer with the reply, so what is judged and
+    who is blamed never depends on shared state, whatever runs at the same time.
+    """
+
+    check: str
+    schema_checked: bool = False  # schemathesis validates these responses itself
+    last: Exchange | None = None  # the scope's last exchange: evidence for its next finding
 
 
 @dataclass
@@ -128,7 +145,7 @@ class Transport:
     rate: RateLimiter
     verify: bool | str = True
     secrets: dict[str, str] = field(default_factory=dict)  # key -> placeholder
-    observers: list[Callable[[Reply], None]] = field(default_factory=list)
+    observers: list[Callable[[Reply, Scope], None]] = field(default_factory=list)
     requests_sent: int = 0
     throttled: int = 0
     consecutive_errors: int = 0
@@ -139,7 +156,6 @@ class Transport:
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
-        self._local = threading.local()  # the last exchange of each thread, for reproductions
         # A CA bundle becomes an SSL context once: httpx deprecates verify=<path>.
         self._verify = (ssl.create_default_context(cafile=self.verify)
                         if isinstance(self.verify, str) else self.verify)
@@ -153,24 +169,21 @@ class Transport:
     def close(self) -> None:
         self.http.close()
 
-    def last_exchange(self) -> Exchange | None:
-        """The last exchange this thread completed: the evidence for a check's next finding."""
-        return getattr(self._local, "last", None)
-
     def redact(self, text: str) -> str:
         for secret, placeholder in self.secrets.items():
             text = text.replace(secret, placeholder)
         return text
 
-    def send(self, method: str, path: str, *, key: str | None, params: dict | None = None,
+    def send(self, method: str, path: str, *, key: str | None, scope: Scope,
+             params: dict | None = None,
              json_body: Any = None, content: bytes | None = None,
              headers: dict[str, str] | None = None) -> Reply:
         attempt = 0
         while True:
             reply = self._send_once(method, path, key=key, params=params, json_body=json_body,
                                     content=content, headers=headers)
-            self._local.last = reply.exchange
-            self._judge(reply)
+            scope.last = reply.exchange
+            self._judge(reply, scope)
             if reply.status != 429 or attempt >= MAX_RETRIES_429:
                 return reply
             # Being a good guest: honour Retry-After, bounded so a hostile value cannot stall us.
@@ -181,7 +194,7 @@ class Transport:
                 return reply
             time.sleep(delay)
 
-    def _judge(self, reply: Reply) -> None:
+    def _judge(self, reply: Reply, scope: Scope) -> None:
         """Pass the reply to every observer, within the per-request time bound.
 
         Schema validation is pure-Python work proportional to the body: a hostile 8 MiB array
@@ -199,13 +212,13 @@ class Transport:
             return
         if size < JUDGE_INLINE_BELOW:
             for observe in list(self.observers):
-                self._observe(observe, reply)
+                self._observe(observe, reply, scope)
             return
 
         def judge() -> None:
             with contextlib.suppress(_Stopped):
                 for observe in list(self.observers):
-                    self._observe(observe, reply)
+                    self._observe(observe, reply, scope)
 
         worker = threading.Thread(target=judge, daemon=True)
         worker.start()
@@ -218,10 +231,11 @@ class Transport:
                                 f"not judged: checking its {size // 1024} KiB body against the "
                                 f"spec took longer than {budget:g} s")
 
-    def _observe(self, observe: Callable[[Reply], None], reply: Reply) -> None:
+    def _observe(self, observe: Callable[[Reply, Scope], None], reply: Reply,
+                 scope: Scope) -> None:
         """Observers judge every reply; one that breaks on a hostile reply must not end the run."""
         try:
-            observe(reply)
+            observe(reply, scope)
         except Exception as exc:  # noqa: BLE001 - reported as a harness error instead
             self._harness_error(f"harness error while judging {reply.exchange.method} "
                                 f"{reply.exchange.url} ({reply.status}): "
@@ -406,13 +420,18 @@ def _reason(exc: BaseException) -> str:
 
 @dataclass
 class Client:
-    """A caller with one API key (or none)."""
+    """A caller with one API key (or none), speaking for one scope."""
 
     transport: Transport
     key: str | None
+    scope: Scope = field(default_factory=lambda: Scope("harness"))
 
     def request(self, method: str, path: str, **kwargs: Any) -> Reply:
-        return self.transport.send(method, path, key=self.key, **kwargs)
+        return self.transport.send(method, path, key=self.key, scope=self.scope, **kwargs)
+
+    def schema_checked(self) -> Client:
+        """The same caller, for requests whose responses schemathesis validates itself."""
+        return replace(self, scope=replace(self.scope, schema_checked=True))
 
     def get(self, path: str, **kwargs: Any) -> Reply:
         return self.request("GET", path, **kwargs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from valora_spec.conformance._http import Reply
+from valora_spec.conformance._http import Reply, Scope
 
 if TYPE_CHECKING:
     from valora_spec.conformance._run import Run
@@ -14,8 +14,8 @@ SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 PROBLEM_FIELDS = ("type", "title", "status", "code")
 
 
-def observe_reply(run: Run, reply: Reply) -> None:
-    check = run.current_check
+def observe_reply(run: Run, reply: Reply, scope: Scope) -> None:
+    check = scope.check
     recorder = run.recorder
     op = run.validator.match(reply.exchange.method, reply.exchange.url.split("?")[0]
                              .removeprefix(run.settings.base_url or "")) if run.validator else None
@@ -45,7 +45,7 @@ def observe_reply(run: Run, reply: Reply) -> None:
         result("VAL-RATE-001", retry_after.strip().isdigit(),
                "429 without a Retry-After header in seconds", expected="Retry-After: <seconds>",
                observed=retry_after or "(absent)")
-    if op is None or run.validator is None or run.fuzzing:
+    if op is None or run.validator is None or scope.schema_checked:
         return  # fuzzed responses are validated by schemathesis' own (faster) checks
     problems = run.validator.problems(reply)
     requirement = _classify(problems[0], reply.status) if problems else None

@@ -13,15 +13,47 @@ from typing import Any
 from valora_spec import __version__
 from valora_spec.conformance._catalogue import Catalogue, judged_version, version_key
 from valora_spec.conformance._cleanup import track_created
-from valora_spec.conformance._http import Client, RateLimiter, Reply, TargetError, Transport
+from valora_spec.conformance._http import (
+    Client,
+    RateLimiter,
+    Reply,
+    Scope,
+    TargetError,
+    Transport,
+)
 from valora_spec.conformance._recorder import Recorder
 from valora_spec.conformance._settings import Settings, UsageError
 from valora_spec.conformance._target import EmbeddedReference, discover, key_works
 from valora_spec.conformance._validation import ResponseValidator
 
 
+class _Callers:
+    """The run's clients, each speaking for `self.scope`."""
+
+    transport: Transport
+    settings: Settings
+    scope: Scope
+
+    @property
+    def api(self) -> Client:
+        return Client(self.transport, self.settings.api_key, self.scope)
+
+    @property
+    def api_b(self) -> Client | None:
+        key = self.settings.api_key_b
+        return Client(self.transport, key, self.scope) if key else None
+
+    @property
+    def api_ro(self) -> Client | None:
+        key = self.settings.read_only_key
+        return Client(self.transport, key, self.scope) if key else None
+
+    def anonymous(self, key: str | None = None) -> Client:
+        return Client(self.transport, key, self.scope)
+
+
 @dataclass
-class Run:
+class Run(_Callers):
     settings: Settings
     catalogue: Catalogue
     transport: Transport
@@ -32,10 +64,9 @@ class Run:
     target_version: str = ""
     prefix: str = field(default_factory=lambda: "vc" + secrets.token_hex(4))
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    current_check: str = "harness"
+    scope: Scope = field(default_factory=lambda: Scope("harness"))  # the harness's own requests
     validator: ResponseValidator | None = None
     fatal: str | None = None  # why nothing could be evaluated
-    fuzzing: bool = False  # set while schemathesis validates the responses itself
     created: list[tuple[str, str]] = field(default_factory=list)  # (kind, id) for clean-up
     observed_passes: set[tuple] = field(default_factory=set)  # one pass per requirement and operation
     summary: list[str] = field(default_factory=list)  # printed at the end of the run
@@ -74,22 +105,9 @@ class Run:
             raise
         return run
 
-    # clients -------------------------------------------------------------
-    @property
-    def api(self) -> Client:
-        return Client(self.transport, self.settings.api_key)
-
-    @property
-    def api_b(self) -> Client | None:
-        return Client(self.transport, self.settings.api_key_b) if self.settings.api_key_b else None
-
-    @property
-    def api_ro(self) -> Client | None:
-        key = self.settings.read_only_key
-        return Client(self.transport, key) if key else None
-
-    def anonymous(self, key: str | None = None) -> Client:
-        return Client(self.transport, key)
+    def seen_by(self, check: str) -> CheckRun:
+        """The run as one check sees it: its clients speak for that check."""
+        return CheckRun(self, Scope(check))
 
     # discovery -----------------------------------------------------------
     def _discover(self) -> None:
@@ -141,10 +159,10 @@ class Run:
         return any(self.catalogue.applies(r, v) for r in requirements for v in self.versions)
 
     # every response passes through here --------------------------------------
-    def _observe(self, reply: Reply) -> None:
+    def _observe(self, reply: Reply, scope: Scope) -> None:
         from valora_spec.conformance._observe import observe_reply
 
-        observe_reply(self, reply)
+        observe_reply(self, reply, scope)
 
     # the run as data, for the report -------------------------------------------
     def as_dict(self) -> dict[str, Any]:
@@ -186,6 +204,20 @@ class Run:
             return [outcome]
         return [outcome | {"version": v} for v in self.versions
                 if version_key(v) >= version_key(since)]
+
+
+class CheckRun(_Callers):
+    """One check's view of the run: the same state, with clients bound to the check's scope."""
+
+    def __init__(self, run: Run, scope: Scope) -> None:
+        object.__setattr__(self, "_run", run)
+        object.__setattr__(self, "scope", scope)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._run, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._run, name, value)  # state set by a check is the run's (e.g. usage times)
 
 
 def _git_commit() -> str | None:

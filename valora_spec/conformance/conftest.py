@@ -10,12 +10,12 @@ from valora_spec.conformance._catalogue import version_key
 from valora_spec.conformance._factory import Factory
 from valora_spec.conformance._http import Client
 from valora_spec.conformance._recorder import Check
-from valora_spec.conformance._run import Run
+from valora_spec.conformance._run import CheckRun, Run
 from valora_spec.conformance.plugin import RUN_KEY, declared_requirements
 
 
 @pytest.fixture(scope="session")
-def run(request: pytest.FixtureRequest) -> Run:
+def the_run(request: pytest.FixtureRequest) -> Run:
     value = request.config.stash.get(RUN_KEY, None)
     if value is None:
         pytest.skip("the conformance run was not configured")
@@ -23,33 +23,46 @@ def run(request: pytest.FixtureRequest) -> Run:
 
 
 @pytest.fixture
-def check(request: pytest.FixtureRequest, run: Run) -> Iterator[Check]:
+def run(request: pytest.FixtureRequest, the_run: Run) -> CheckRun:
+    """The run as this check sees it: what its clients receive is charged to this check."""
+    return the_run.seen_by(request.node.nodeid)
+
+
+@pytest.fixture(scope="module")
+def module_run(request: pytest.FixtureRequest, the_run: Run) -> CheckRun:
+    """For a module's shared set-up: what it receives is charged to the module."""
+    return the_run.seen_by(request.node.nodeid)
+
+
+@pytest.fixture
+def check(request: pytest.FixtureRequest, run: CheckRun) -> Iterator[Check]:
     declared = declared_requirements(request.node)
-    value = Check(run.recorder, request.node.nodeid, declared, run.transport.last_exchange)
+    scope = run.scope
+    value = Check(run.recorder, request.node.nodeid, declared, lambda: scope.last)
     request.node._valora_check = value
     yield value
 
 
 @pytest.fixture
-def factory(request: pytest.FixtureRequest, run: Run) -> Factory:
+def factory(request: pytest.FixtureRequest, run: CheckRun) -> Factory:
     sinces = [run.catalogue.by_id[r]["since"] for r in declared_requirements(request.node)]
     return Factory(run, since=max(sinces, key=version_key) if sinces else None)
 
 
-@pytest.fixture(scope="session")
-def api(run: Run) -> Client:
+@pytest.fixture
+def api(run: CheckRun) -> Client:
     return run.api
 
 
-@pytest.fixture(scope="session")
-def api_b(run: Run) -> Client:
+@pytest.fixture
+def api_b(run: CheckRun) -> Client:
     if run.api_b is None:
         pytest.skip("no --api-key-b (organization B) given; tenant isolation cannot be checked")
     return run.api_b
 
 
-@pytest.fixture(scope="session")
-def api_ro(run: Run) -> Client:
+@pytest.fixture
+def api_ro(run: CheckRun) -> Client:
     if run.api_ro is None:
         pytest.skip("no --read-only-key given; role enforcement cannot be checked")
     return run.api_ro

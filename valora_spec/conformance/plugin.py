@@ -198,12 +198,6 @@ class _CollectionErrors:
                                             "the requirements it checks were not evaluated")
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    run = _run(item.config)
-    if run is not None:
-        run.current_check = item.nodeid
-
-
 def declared_requirements(item: pytest.Item) -> tuple[str, ...]:
     marker = item.get_closest_marker("requirements")
     return tuple(marker.args) if marker else ()

@@ -12,7 +12,7 @@ import pytest
 from valora_spec.conformance import _expect as expect
 from valora_spec.conformance import _oracle as oracle
 from valora_spec.conformance._factory import Factory, now, settle_usage
-from valora_spec.conformance._run import Run
+from valora_spec.conformance._run import CheckRun
 
 pytestmark = pytest.mark.writes
 INVOICE = "POST /v1/invoices"
@@ -26,7 +26,7 @@ FLAT_TIERS = [{"up_to": 10, "unit_amount": "1", "flat_amount": 100},
 class Billing:
     """One customer subscribed to several prices, with metered usage in a past period."""
 
-    def __init__(self, run: Run, make: Factory,
+    def __init__(self, run: CheckRun, make: Factory,
                  prices: list[tuple[dict[str, Any], Decimal | None, int]], *, numbers: bool = False) -> None:
         """prices: (price fields, metered usage or None, item quantity). Usage is sent as decimal
         strings, or with `numbers` as JSON numbers: both are numeric (VAL-METER-006)."""
@@ -131,7 +131,7 @@ def _check_invoice(check, billing: Billing, reply: Any, price_requirement: str) 
 @pytest.mark.requirements("VAL-INV-001", "VAL-INV-002", "VAL-INV-003", "VAL-INV-004",
                           "VAL-PRICE-001", "VAL-PRICE-002", "VAL-MONEY-001", "VAL-MONEY-002",
                           "VAL-MONEY-004")
-def test_invoice_lines_and_totals(run: Run, check, factory: Factory) -> None:
+def test_invoice_lines_and_totals(run: CheckRun, check, factory: Factory) -> None:
     billing = Billing(run, factory, [
         ({"model": "flat", "flat_amount": 1999}, None, 3),
         ({"model": "per_unit", "unit_amount": "2.5"}, None, 1),      # 2.5 -> 2 (half-even)
@@ -155,7 +155,7 @@ def test_invoice_lines_and_totals(run: Run, check, factory: Factory) -> None:
 
 @pytest.mark.requirements("VAL-PRICE-005")
 @pytest.mark.parametrize("usage", [Decimal(25), Decimal(30), Decimal("0.5"), Decimal(0), Decimal(-25)])
-def test_package_pricing(run: Run, check, factory: Factory, usage: Decimal) -> None:
+def test_package_pricing(run: CheckRun, check, factory: Factory, usage: Decimal) -> None:
     """ceil(quantity / package_size) × package_amount; no package for a quantity ≤ 0. Usage is
     sent as JSON numbers here (the other billing checks send decimal strings)."""
     package = {"model": "package", "package_size": 10, "package_amount": 500}
@@ -177,7 +177,7 @@ def test_package_pricing(run: Run, check, factory: Factory, usage: Decimal) -> N
 
 @pytest.mark.requirements("VAL-INV-001", "VAL-INV-002", "VAL-INV-003", "VAL-INV-004", "VAL-PRICE-001",
                           "VAL-MONEY-001", "VAL-MONEY-002", "VAL-MONEY-004")
-def test_total_is_never_negative(run: Run, check, factory: Factory) -> None:
+def test_total_is_never_negative(run: CheckRun, check, factory: Factory) -> None:
     """Negative usage bills a negative line; the total is max(0, subtotal − discount)."""
     billing = Billing(run, factory, [({"model": "per_unit", "unit_amount": "3"}, Decimal(-7), 1),
                                      ({"model": "flat", "flat_amount": 5}, None, 1)], numbers=True)
@@ -189,7 +189,7 @@ def test_total_is_never_negative(run: Run, check, factory: Factory) -> None:
 
 
 @pytest.mark.requirements("VAL-PRICE-003")
-def test_tiers_are_validated(run: Run, check, factory: Factory) -> None:
+def test_tiers_are_validated(run: CheckRun, check, factory: Factory) -> None:
     product = factory.product()
     bad_tiers = {
         "not increasing": [{"up_to": 100, "unit_amount": "1"}, {"up_to": 50, "unit_amount": "1"},
@@ -208,7 +208,7 @@ def test_tiers_are_validated(run: Run, check, factory: Factory) -> None:
 
 
 @pytest.mark.requirements("VAL-PRICE-004")
-def test_pricing_fields_are_immutable(run: Run, check, factory: Factory) -> None:
+def test_pricing_fields_are_immutable(run: CheckRun, check, factory: Factory) -> None:
     price = factory.price("per_unit", unit_amount="3")
     for change in ({"unit_amount": "9"}, {"currency": "USD"}, {"model": "flat"}):
         reply = run.api.patch(f"/v1/prices/{price['id']}", change)
@@ -223,7 +223,7 @@ def test_pricing_fields_are_immutable(run: Run, check, factory: Factory) -> None
 
 
 @pytest.mark.requirements("VAL-SUB-006")
-def test_trials(run: Run, check, factory: Factory) -> None:
+def test_trials(run: CheckRun, check, factory: Factory) -> None:
     customer = factory.customer()
     price = factory.price("flat", flat_amount=2500)
     start = now() - timedelta(hours=2)
@@ -252,7 +252,7 @@ def test_trials(run: Run, check, factory: Factory) -> None:
 
 
 @pytest.mark.requirements("VAL-COUPON-001", "VAL-COUPON-002", "VAL-COUPON-003")
-def test_coupons(run: Run, check, factory: Factory) -> None:
+def test_coupons(run: CheckRun, check, factory: Factory) -> None:
     code = factory.unique("CPN").upper().replace(".", "-")[:40]
     reply = run.api.post("/v1/coupons", {"code": code, "name": "Conformance", "percent_off": "12.5",
                                          "metadata": factory.metadata})

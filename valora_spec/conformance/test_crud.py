@@ -11,7 +11,7 @@ import pytest
 from valora_spec.conformance import _expect as expect
 from valora_spec.conformance._factory import Factory, parse_time
 from valora_spec.conformance._http import Exchange
-from valora_spec.conformance._run import Run
+from valora_spec.conformance._run import CheckRun
 
 pytestmark = pytest.mark.writes
 
@@ -42,7 +42,7 @@ def _reflected(read: Any, sent: Any, name: str) -> bool:
 
 @pytest.mark.requirements("VAL-CRUD-001", "VAL-ID-001", "VAL-TIME-001", "VAL-HTTP-004",
                           "VAL-COMPAT-001")
-def test_created_resources_read_back_and_update(run: Run, check, factory: Factory) -> None:
+def test_created_resources_read_back_and_update(run: CheckRun, check, factory: Factory) -> None:
     resources = _resources(factory)
     check.that("VAL-HTTP-004", True, "", operation="POST (set-up)")
     ids = set()
@@ -87,7 +87,7 @@ def test_created_resources_read_back_and_update(run: Run, check, factory: Factor
 
 
 @pytest.mark.requirements("VAL-NK-001", "VAL-ERR-005", "VAL-ERR-003", "VAL-ERR-002")
-def test_natural_keys_are_unique_per_organization(run: Run, check, factory: Factory) -> None:
+def test_natural_keys_are_unique_per_organization(run: CheckRun, check, factory: Factory) -> None:
     customer = factory.customer()
     reply = run.api.post("/v1/customers", {"external_id": customer["external_id"], "name": "Twin",
                                            "metadata": factory.metadata})
@@ -115,7 +115,7 @@ def test_natural_keys_are_unique_per_organization(run: Run, check, factory: Fact
 
 
 @pytest.mark.requirements("VAL-NK-002")
-def test_natural_keys_may_repeat_across_organizations(run: Run, check, factory: Factory,
+def test_natural_keys_may_repeat_across_organizations(run: CheckRun, check, factory: Factory,
                                                      api_b) -> None:
     customer = factory.customer()
     reply = api_b.post("/v1/customers", {"external_id": customer["external_id"], "name": "B's",
@@ -125,7 +125,7 @@ def test_natural_keys_may_repeat_across_organizations(run: Run, check, factory: 
 
 
 @pytest.mark.requirements("VAL-ERR-004", "VAL-MONEY-003")
-def test_invalid_input_is_rejected_and_creates_nothing(run: Run, check, factory: Factory) -> None:
+def test_invalid_input_is_rejected_and_creates_nothing(run: CheckRun, check, factory: Factory) -> None:
     external_id = factory.unique("invalid")
     cases = [
         ("POST /v1/customers", "/v1/customers",
@@ -161,7 +161,7 @@ def test_invalid_input_is_rejected_and_creates_nothing(run: Run, check, factory:
 
 
 @pytest.mark.requirements("VAL-HTTP-004")
-def test_json_with_a_charset_parameter_is_accepted(run: Run, check, factory: Factory) -> None:
+def test_json_with_a_charset_parameter_is_accepted(run: CheckRun, check, factory: Factory) -> None:
     """RFC 8259 defines no charset for application/json and says adding one has no effect on a
     compliant recipient: a valid body sent as `application/json; charset=utf-8` is valid."""
     body = {"external_id": factory.unique("charset"), "name": "Charset", "metadata": factory.metadata}
@@ -172,7 +172,7 @@ def test_json_with_a_charset_parameter_is_accepted(run: Run, check, factory: Fac
 
 
 @pytest.mark.requirements("VAL-CUST-001", "VAL-ERR-005")
-def test_customer_deletion(run: Run, check, factory: Factory) -> None:
+def test_customer_deletion(run: CheckRun, check, factory: Factory) -> None:
     lonely = factory.customer()
     reply = run.api.delete(f"/v1/customers/{lonely['id']}")
     expect.status(check, "VAL-CUST-001", reply, 204, "DELETE /v1/customers/{id}")

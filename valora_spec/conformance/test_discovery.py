@@ -7,13 +7,13 @@ import re
 import pytest
 
 from valora_spec.conformance._catalogue import version_key
-from valora_spec.conformance._run import Run
+from valora_spec.conformance._run import CheckRun
 
 SEMVER = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 
 
 @pytest.mark.requirements("VAL-META-001", "VAL-COMPAT-002")
-def test_meta_declares_version_and_range(run: Run, check) -> None:
+def test_meta_declares_version_and_range(run: CheckRun, check) -> None:
     reply = run.api.get("/v1/meta")
     check.require("VAL-COMPAT-002", reply.status == 200,
                   f"GET /v1/meta answered {reply.status}", operation="GET /v1/meta",

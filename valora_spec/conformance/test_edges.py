@@ -19,7 +19,7 @@ import pytest
 from valora_spec.conformance import _expect as expect
 from valora_spec.conformance import _oracle as oracle
 from valora_spec.conformance._factory import Factory, ingested, iso, now, parse_time, settle_usage
-from valora_spec.conformance._run import Run
+from valora_spec.conformance._run import CheckRun
 
 pytestmark = pytest.mark.writes
 INVOICE = "POST /v1/invoices"
@@ -39,7 +39,7 @@ class Metered:
     `prices`: (price fields, usage key) in item order. Prices of one key share its meter.
     """
 
-    def __init__(self, run: Run, make: Factory, usages: dict[str, list[str]],
+    def __init__(self, run: CheckRun, make: Factory, usages: dict[str, list[str]],
                  prices: list[tuple[dict[str, Any], str]]) -> None:
         self.run = run
         self.customer = make.customer()
@@ -104,7 +104,7 @@ TIER_QUANTITIES = {"at first up_to": "10", "just past it": "10.000000000001", "a
 
 
 @pytest.mark.requirements("VAL-PRICE-002")
-def test_tier_edges(run: Run, check, factory: Factory) -> None:
+def test_tier_edges(run: CheckRun, check, factory: Factory) -> None:
     """`up_to` is inclusive: at 10 graduated bills the first tier only (110; the second tier's
     flat fee is not reached), 10.000000000001 reaches the second (160); volume bills all units at
     the tier the quantity falls in, 0 and negatives in the first with its flat fee."""
@@ -137,7 +137,7 @@ EXACT_PRICES = [  # (unit_amount, usage key, requirement, what binary floats or 
 
 
 @pytest.mark.requirements("VAL-MONEY-002", "VAL-MONEY-004", "VAL-INV-004")
-def test_exact_decimal_amounts(run: Run, check, factory: Factory) -> None:
+def test_exact_decimal_amounts(run: CheckRun, check, factory: Factory) -> None:
     prices = [({"model": "per_unit", "unit_amount": unit}, key) for unit, key, _, _ in EXACT_PRICES]
     billing = Metered(run, factory, EXACT_USAGES, prices)
     reply = billing.generate()
@@ -171,7 +171,7 @@ def test_exact_decimal_amounts(run: Run, check, factory: Factory) -> None:
 
 
 @pytest.mark.requirements("VAL-MONEY-001")
-def test_amount_range(run: Run, check, factory: Factory) -> None:
+def test_amount_range(run: CheckRun, check, factory: Factory) -> None:
     """Amounts are signed 64-bit: a line at 2**63 − 1 or −2**63 is billed exactly; one step
     beyond, or a subtotal beyond with lines within, is 400 `invalid_request`."""
     usages = {"edge": [str(INT64_MAX), str(INT64_MAX + 1), str(INT64_MIN), str(INT64_MIN - 1),
@@ -211,7 +211,7 @@ DISCOUNTS = [("50", 5, "50 % of 5 = 2.5, a tie → 2"), ("50", 7, "50 % of 7 = 3
 
 
 @pytest.mark.requirements("VAL-COUPON-003")
-def test_discount_ties(run: Run, check, factory: Factory) -> None:
+def test_discount_ties(run: CheckRun, check, factory: Factory) -> None:
     customer = factory.customer()
     product = factory.product()
     end = now()
@@ -235,7 +235,7 @@ def test_discount_ties(run: Run, check, factory: Factory) -> None:
 
 
 @pytest.mark.requirements("VAL-SUB-006", "VAL-PRICE-001")
-def test_trial_edges(run: Run, check, factory: Factory) -> None:
+def test_trial_edges(run: CheckRun, check, factory: Factory) -> None:
     customer = factory.customer()
     price = factory.price("flat", flat_amount=2500)
     start = now().replace(second=0) - timedelta(hours=3)
@@ -258,7 +258,7 @@ def test_trial_edges(run: Run, check, factory: Factory) -> None:
 
 
 @pytest.mark.requirements("VAL-TIME-002")
-def test_window_edges_to_the_millisecond(run: Run, check, factory: Factory) -> None:
+def test_window_edges_to_the_millisecond(run: CheckRun, check, factory: Factory) -> None:
     """Events 1 ms before `from` (not counted), at `from` (counted), 1 ms before `to` (counted)
     and at `to` (not counted), in a usage query and in an invoice of the same window."""
     meter = factory.meter("SUM")
@@ -298,7 +298,7 @@ def test_window_edges_to_the_millisecond(run: Run, check, factory: Factory) -> N
 
 
 @pytest.mark.requirements("VAL-METER-004")
-def test_latest_ties(run: Run, check, factory: Factory) -> None:
+def test_latest_ties(run: CheckRun, check, factory: Factory) -> None:
     """Ingested one by one: 5 at t, 7 at t written `.000` (the same instant, ingested later), 100
     at t − 1 s (ingested last, but older). LATEST is 7."""
     meter = factory.meter("LATEST")
@@ -332,7 +332,7 @@ MAX_CLOCK_OFFSET = 60.0  # seconds the server's clock may differ from the harnes
 
 
 @pytest.mark.requirements("VAL-EVENT-003")
-def test_backdating_edges(run: Run, check, factory: Factory) -> None:
+def test_backdating_edges(run: CheckRun, check, factory: Factory) -> None:
     """Events 0.3 s and 0.7 s inside and outside both edges of [receipt − 35 d, receipt + 5 min].
 
     Receipt is the server's instant, unknown to the harness: the answers are judged against
@@ -383,7 +383,7 @@ SPECIAL_NAMES = ["toString", "__proto__", "constructor", "hasOwnProperty", "valu
 
 
 @pytest.mark.requirements("VAL-ERR-004")
-def test_special_names_are_not_enum_values(run: Run, check, factory: Factory) -> None:
+def test_special_names_are_not_enum_values(run: CheckRun, check, factory: Factory) -> None:
     product = factory.product()
     meter = factory.meter("SUM")
     price = {"product_id": product["id"], "currency": "EUR", "interval": "month",
@@ -415,7 +415,7 @@ def test_special_names_are_not_enum_values(run: Run, check, factory: Factory) ->
 
 
 @pytest.mark.requirements("VAL-ERR-004", "VAL-HTTP-004")
-def test_decimal_digits_and_ranges(run: Run, check, factory: Factory) -> None:
+def test_decimal_digits_and_ranges(run: CheckRun, check, factory: Factory) -> None:
     product = factory.product()
     price = {"product_id": product["id"], "currency": "EUR", "interval": "month",
              "metadata": factory.metadata}

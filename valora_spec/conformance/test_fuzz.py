@@ -13,7 +13,7 @@ from schemathesis import GenerationMode
 from valora_spec.conformance import _fuzz
 from valora_spec.conformance._catalogue import version_key
 from valora_spec.conformance._factory import Factory
-from valora_spec.conformance._run import Run
+from valora_spec.conformance._run import CheckRun
 from valora_spec.conformance._settings import BUDGETS
 
 FUZZ_REQUIREMENTS = ("VAL-HTTP-001", "VAL-HTTP-002", "VAL-HTTP-003", "VAL-HTTP-004",
@@ -31,16 +31,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="module")
-def schema(run: Run) -> Any:
-    return _fuzz.load_schema(run)
+def schema(module_run: CheckRun) -> Any:
+    return _fuzz.load_schema(module_run)
 
 
 @pytest.fixture(scope="module")
-def fuzz_ids(run: Run) -> dict[str, str]:
+def fuzz_ids(module_run: CheckRun) -> dict[str, str]:
     """Real ids, so valid requests reach existing resources instead of 404s."""
-    if run.settings.read_only:
+    if module_run.settings.read_only:
         return {}
-    make = Factory(run)
+    make = Factory(module_run)
     customer = make.customer()
     price = make.price("flat")
     sub = make.subscription(customer["id"], [price["id"]])
@@ -52,7 +52,7 @@ def fuzz_ids(run: Run) -> dict[str, str]:
 @pytest.mark.requirements(*FUZZ_REQUIREMENTS)
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
                          ids=["valid", "invalid"])
-def test_fuzz_operation(run: Run, check, schema: Any, fuzz_ids: dict[str, str],
+def test_fuzz_operation(run: CheckRun, check, schema: Any, fuzz_ids: dict[str, str],
                         operation_id: str, mode: GenerationMode) -> None:
     op = run.catalogue.operation(run.target_version, operation_id)
     if op is None:
@@ -95,13 +95,10 @@ def test_fuzz_operation(run: Run, check, schema: Any, fuzz_ids: dict[str, str],
     sendable = [(case, request) for case in cases
                 if (request := _fuzz.request_of(case, run.settings.base_url)) is not None]
     sent = len(sendable)
-    run.fuzzing = True
-    try:
-        replies = run.api.send_all([request for _, request in sendable], run.settings.concurrency)
-        for (case, _), reply in zip(sendable, replies, strict=True):
-            judge(case, reply)
-    finally:
-        run.fuzzing = False
+    replies = run.api.schema_checked().send_all([request for _, request in sendable],
+                                                run.settings.concurrency)
+    for (case, _), reply in zip(sendable, replies, strict=True):
+        judge(case, reply)
     for requirement in FUZZ_REQUIREMENTS:
         if requirement in found:
             continue
@@ -119,7 +116,7 @@ def test_fuzz_operation(run: Run, check, schema: Any, fuzz_ids: dict[str, str],
 
 @pytest.mark.requirements("VAL-HTTP-006")
 @pytest.mark.writes  # PUT and friends are not safe methods, even when undefined
-def test_undefined_methods_are_405(run: Run, check) -> None:
+def test_undefined_methods_are_405(run: CheckRun, check) -> None:
     paths = run.catalogue.documents[run.target_version]["paths"]
     for path, item in paths.items():
         if "{" in path:

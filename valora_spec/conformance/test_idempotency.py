@@ -10,7 +10,7 @@ import pytest
 from valora_spec.conformance import _expect as expect
 from valora_spec.conformance._factory import Factory
 from valora_spec.conformance._http import Reply
-from valora_spec.conformance._run import Run
+from valora_spec.conformance._run import CheckRun
 
 pytestmark = pytest.mark.writes
 OP = "POST /v1/customers"
@@ -20,13 +20,13 @@ def _key() -> str:
     return "vc-idem-" + secrets.token_hex(8)
 
 
-def _count(run: Run, external_id: str) -> int:
+def _count(run: CheckRun, external_id: str) -> int:
     reply = run.api.get("/v1/customers", params={"limit": 100})
     return sum(1 for c in reply.json().get("data", []) if c.get("external_id") == external_id)
 
 
 @pytest.mark.requirements("VAL-IDEM-001")
-def test_same_key_same_body_replays(run: Run, check, factory: Factory) -> None:
+def test_same_key_same_body_replays(run: CheckRun, check, factory: Factory) -> None:
     body = {"external_id": factory.unique("idem"), "name": "Idempotent", "metadata": factory.metadata}
     key = _key()
     first = run.api.post("/v1/customers", body, headers={"Idempotency-Key": key})
@@ -45,7 +45,7 @@ def test_same_key_same_body_replays(run: Run, check, factory: Factory) -> None:
 
 
 @pytest.mark.requirements("VAL-IDEM-002", "VAL-ERR-003")
-def test_same_key_different_body_is_422(run: Run, check, factory: Factory) -> None:
+def test_same_key_different_body_is_422(run: CheckRun, check, factory: Factory) -> None:
     key = _key()
     first = run.api.post("/v1/customers", {"external_id": factory.unique("idem"), "name": "A",
                           "metadata": factory.metadata},
@@ -61,13 +61,13 @@ def test_same_key_different_body_is_422(run: Run, check, factory: Factory) -> No
                operation=OP, expected=0, observed=count)
 
 
-def _products_named(run: Run, client, name: str) -> int:
+def _products_named(run: CheckRun, client, name: str) -> int:
     reply = client.get("/v1/products", params={"limit": 100})
     return sum(1 for p in reply.json().get("data", []) if p.get("name") == name)
 
 
 @pytest.mark.requirements("VAL-IDEM-003")
-def test_keys_are_scoped_per_organization(run: Run, check, factory: Factory, api_b) -> None:
+def test_keys_are_scoped_per_organization(run: CheckRun, check, factory: Factory, api_b) -> None:
     key = _key()
     body = {"name": factory.unique("shared-key"), "metadata": factory.metadata}  # no natural key
     first = run.api.post("/v1/products", body, headers={"Idempotency-Key": key})
@@ -84,7 +84,7 @@ def test_keys_are_scoped_per_organization(run: Run, check, factory: Factory, api
 
 
 @pytest.mark.requirements("VAL-IDEM-004")
-def test_concurrent_requests_with_one_key_act_once(run: Run, check, factory: Factory) -> None:
+def test_concurrent_requests_with_one_key_act_once(run: CheckRun, check, factory: Factory) -> None:
     key = _key()
     body = {"name": factory.unique("concurrent"), "metadata": factory.metadata}  # no natural key
 

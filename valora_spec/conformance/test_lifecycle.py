@@ -9,7 +9,7 @@ import pytest
 
 from valora_spec.conformance import _expect as expect
 from valora_spec.conformance._factory import Factory, instant, iso, now, settle_usage
-from valora_spec.conformance._run import Run
+from valora_spec.conformance._run import CheckRun
 
 pytestmark = pytest.mark.writes
 ACTIONS = {"finalize": "open", "mark_paid": "paid", "void": "void",
@@ -22,7 +22,7 @@ PATH_TO = {"draft": [], "open": ["finalize"], "paid": ["finalize", "mark_paid"],
 
 
 @pytest.mark.requirements("VAL-SUB-001")
-def test_items_share_currency_and_interval(run: Run, check, factory: Factory) -> None:
+def test_items_share_currency_and_interval(run: CheckRun, check, factory: Factory) -> None:
     customer = factory.customer()
     eur = factory.price("flat")
     usd = factory.price("flat", currency="USD")
@@ -38,7 +38,7 @@ def test_items_share_currency_and_interval(run: Run, check, factory: Factory) ->
 
 @pytest.mark.requirements("VAL-SUB-002", "VAL-SUB-003", "VAL-SUB-004", "VAL-SUB-005",
                           "VAL-ERR-003")
-def test_subscription_states(run: Run, check, factory: Factory) -> None:
+def test_subscription_states(run: CheckRun, check, factory: Factory) -> None:
     customer = factory.customer()
     price = factory.price("flat")
     future = factory.subscription(customer["id"], [price["id"]],
@@ -97,12 +97,12 @@ def test_subscription_states(run: Run, check, factory: Factory) -> None:
 
 
 @pytest.fixture(scope="module")
-def subscription(run: Run) -> dict[str, Any]:
-    make = Factory(run)
+def subscription(module_run: CheckRun) -> dict[str, Any]:
+    make = Factory(module_run)
     return make.subscription(make.customer()["id"], [make.price("flat", flat_amount=700)["id"]])
 
 
-def _invoice_in(run: Run, check, make: Factory, sub: dict, state: str) -> dict[str, Any]:
+def _invoice_in(run: CheckRun, check, make: Factory, sub: dict, state: str) -> dict[str, Any]:
     end = now()
     invoice = make.invoice(sub["id"], end - timedelta(hours=1), end)
     for action in PATH_TO[state]:
@@ -115,7 +115,7 @@ def _invoice_in(run: Run, check, make: Factory, sub: dict, state: str) -> dict[s
 
 @pytest.mark.requirements("VAL-INV-007")
 @pytest.mark.parametrize("state", list(PATH_TO))
-def test_invoice_state_machine(run: Run, check, factory: Factory, subscription: dict,
+def test_invoice_state_machine(run: CheckRun, check, factory: Factory, subscription: dict,
                                state: str) -> None:
     for action, target in ACTIONS.items():
         invoice = _invoice_in(run, check, factory, subscription, state)
@@ -135,7 +135,7 @@ def test_invoice_state_machine(run: Run, check, factory: Factory, subscription: 
 
 
 @pytest.mark.requirements("VAL-INV-005", "VAL-INV-006", "VAL-INV-008")
-def test_finalized_invoices_never_change(run: Run, check, factory: Factory) -> None:
+def test_finalized_invoices_never_change(run: CheckRun, check, factory: Factory) -> None:
     customer = factory.customer()
     meter = factory.meter("SUM")
     price = factory.price("per_unit", unit_amount="10", meter_id=meter["id"])

@@ -9,14 +9,14 @@ import pytest
 from valora_spec.conformance import _expect as expect
 from valora_spec.conformance._factory import Factory, instant
 from valora_spec.conformance._recorder import CheckFailed
-from valora_spec.conformance._run import Run
+from valora_spec.conformance._run import CheckRun
 
 pytestmark = pytest.mark.writes
 CREATED = 7
 MAX_PAGES = 200  # bounded even against a cursor that never ends
 
 
-def _walk(run: Run, check, path: str, limit: int, params: dict | None = None,
+def _walk(run: CheckRun, check, path: str, limit: int, params: dict | None = None,
           judged_as: str | None = None, past: list[str] | None = None) -> tuple[list[dict], list]:
     """All items reachable from the first page; also the replies, for reporting.
 
@@ -56,7 +56,7 @@ def _walk(run: Run, check, path: str, limit: int, params: dict | None = None,
 
 @pytest.mark.requirements("VAL-PAGE-001", "VAL-PAGE-002", "VAL-PAGE-003")
 @pytest.mark.parametrize("limit", [1, 3])
-def test_every_item_exactly_once_in_order(run: Run, check, factory: Factory, limit: int) -> None:
+def test_every_item_exactly_once_in_order(run: CheckRun, check, factory: Factory, limit: int) -> None:
     mine = [factory.product(name=f"page item {i}")["id"] for i in range(CREATED)]
     items, replies = _walk(run, check, "/v1/products", limit, past=mine)
     last = replies[-1].exchange if replies else None
@@ -89,7 +89,7 @@ def test_every_item_exactly_once_in_order(run: Run, check, factory: Factory, lim
 
 
 @pytest.mark.requirements("VAL-PAGE-004", "VAL-PAGE-005", "VAL-ERR-003")
-def test_bad_cursor_and_limit_are_rejected(run: Run, check, factory: Factory) -> None:
+def test_bad_cursor_and_limit_are_rejected(run: CheckRun, check, factory: Factory) -> None:
     for _ in range(3):
         factory.customer()
     reply = run.api.get("/v1/customers", params={"limit": 1})
@@ -120,7 +120,7 @@ def test_bad_cursor_and_limit_are_rejected(run: Run, check, factory: Factory) ->
 
 
 @pytest.mark.requirements("VAL-LIST-001")
-def test_list_filters(run: Run, check, factory: Factory) -> None:
+def test_list_filters(run: CheckRun, check, factory: Factory) -> None:
     email = f"{factory.unique('f').lower()}@example.com"
     customer = factory.customer(email=email)
     factory.customer()
@@ -167,7 +167,7 @@ LAST_PAGE_WALK = 10  # pages of 100: a longer list on a shared server is not wal
 
 
 @pytest.mark.requirements("VAL-PAGE-002")
-def test_last_page_ends_the_list(run: Run, check, factory: Factory) -> None:
+def test_last_page_ends_the_list(run: CheckRun, check, factory: Factory) -> None:
     """A filter-free list walked to its real last page: there has_more is false and next_cursor
     null, and every page holds at most `limit` (1, then 100) items.
 
@@ -209,7 +209,7 @@ def test_last_page_ends_the_list(run: Run, check, factory: Factory) -> None:
 
 
 @pytest.mark.requirements("VAL-PAGE-004", "VAL-ERR-003")
-def test_foreign_cursors_are_rejected(run: Run, check, factory: Factory, api_b) -> None:
+def test_foreign_cursors_are_rejected(run: CheckRun, check, factory: Factory, api_b) -> None:
     for _ in range(2):
         factory.customer()
     reply = run.api.get("/v1/customers", params={"limit": 1})
@@ -226,7 +226,7 @@ def test_foreign_cursors_are_rejected(run: Run, check, factory: Factory, api_b) 
 
 
 @pytest.mark.requirements("VAL-PAGE-001")
-def test_every_lists_cursor_can_be_followed(run: Run, check, factory: Factory) -> None:
+def test_every_lists_cursor_can_be_followed(run: CheckRun, check, factory: Factory) -> None:
     """Each list's own next_cursor, followed once, gives the next page (cursors differ per list
     and per position: one that only some lists can decode leaves those lists unwalkable)."""
     for _ in range(2):  # a second page in the lists the run can fill cheaply

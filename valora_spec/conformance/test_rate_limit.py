@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from valora_spec.conformance._run import Run
+from valora_spec.conformance._run import CheckRun
 
 BURST = 120
 
 
 @pytest.mark.requirements("VAL-RATE-001")
-def test_rate_limited_responses_carry_retry_after(run: Run, check) -> None:
+def test_rate_limited_responses_carry_retry_after(run: CheckRun, check) -> None:
     throttled_before = run.transport.throttled
     seen = None
     for _ in range(BURST):

@@ -10,13 +10,13 @@ import pytest
 from valora_spec.conformance import _expect as expect
 from valora_spec.conformance._factory import Factory
 from valora_spec.conformance._requests import concrete
-from valora_spec.conformance._run import Run
+from valora_spec.conformance._run import CheckRun
 
 pytestmark = pytest.mark.writes
 
 
 @pytest.fixture
-def owned(run: Run) -> dict[str, str]:
+def owned(run: CheckRun) -> dict[str, str]:
     """One resource of each kind in organization A, and unique natural keys for bodies.
 
     Fresh for every check: a server that wrongly acts on one check's probes (deleting or
@@ -52,21 +52,21 @@ def bearer_challenge(header: str) -> bool:
     return bool(_BEARER.search(header))
 
 
-def _since(run: Run, op: Any) -> str:
+def _since(run: CheckRun, op: Any) -> str:
     """A failure on an operation counts against the versions that have it, no older ones."""
     return run.catalogue.introduced(op.operation_id)
 
 
-def _ops(run: Run) -> list[Any]:
+def _ops(run: CheckRun) -> list[Any]:
     return run.catalogue.operations(run.target_version)
 
 
-def _bad_keys(run: Run) -> dict[str, str | None]:
+def _bad_keys(run: CheckRun) -> dict[str, str | None]:
     return {"no key": None, "an unknown key": "vk_not_a_real_key_0000000000"}
 
 
 @pytest.mark.requirements("VAL-AUTH-001")
-def test_a_valid_key_outside_the_bearer_scheme_is_no_key(run: Run, check) -> None:
+def test_a_valid_key_outside_the_bearer_scheme_is_no_key(run: CheckRun, check) -> None:
     """The spec's security scheme is HTTP `bearer`: a real key sent in another scheme is not a
     bearer credential, so the request carries no API key and is answered 401."""
     for scheme in ("Token", "Basic"):
@@ -79,7 +79,7 @@ def test_a_valid_key_outside_the_bearer_scheme_is_no_key(run: Run, check) -> Non
 
 
 @pytest.mark.requirements("VAL-AUTH-001")
-def test_every_operation_requires_a_valid_key(run: Run, check, owned: dict[str, str]) -> None:
+def test_every_operation_requires_a_valid_key(run: CheckRun, check, owned: dict[str, str]) -> None:
     for op in _ops(run):
         path, query, body = concrete(op, run.catalogue.documents[run.target_version], owned)
         for what, key in _bad_keys(run).items():
@@ -98,7 +98,7 @@ def test_every_operation_requires_a_valid_key(run: Run, check, owned: dict[str, 
 
 
 @pytest.mark.requirements("VAL-AUTH-002")
-def test_read_only_key_cannot_write(run: Run, check, api_ro, owned: dict[str, str]) -> None:
+def test_read_only_key_cannot_write(run: CheckRun, check, api_ro, owned: dict[str, str]) -> None:
     for op in _ops(run):
         path, query, body = concrete(op, run.catalogue.documents[run.target_version], owned)
         reply = api_ro.request(op.method.upper(), path, params=query, json_body=body)
@@ -122,7 +122,7 @@ def test_read_only_key_cannot_write(run: Run, check, api_ro, owned: dict[str, st
 
 
 @pytest.mark.requirements("VAL-AUTH-003")
-def test_other_organizations_resources_are_not_found(run: Run, check, api_b,
+def test_other_organizations_resources_are_not_found(run: CheckRun, check, api_b,
                                                      owned: dict[str, str]) -> None:
     # compared as JSON values: key order, whitespace and a time's spelling may differ per read
     before = {k: expect.json_or_none(run.api.get(f"/v1/{k.removesuffix('_id')}s/{v}"))
@@ -146,7 +146,7 @@ def test_other_organizations_resources_are_not_found(run: Run, check, api_b,
 
 
 @pytest.mark.requirements("VAL-AUTH-004")
-def test_lists_are_scoped_to_the_organization(run: Run, check, api_b,
+def test_lists_are_scoped_to_the_organization(run: CheckRun, check, api_b,
                                               owned: dict[str, str]) -> None:
     mine = set(owned.values())
     for op in _ops(run):
@@ -164,7 +164,7 @@ def test_lists_are_scoped_to_the_organization(run: Run, check, api_b,
 
 
 @pytest.mark.requirements("VAL-AUTH-005")
-def test_valid_keys_are_accepted(run: Run, check) -> None:
+def test_valid_keys_are_accepted(run: CheckRun, check) -> None:
     clients = {"--api-key": run.api, "--api-key-b": run.api_b, "--read-only-key": run.api_ro}
     for option, client in clients.items():
         if client is None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, Phase
 
 from valora_spec.conformance import _fuzz
-from valora_spec.conformance._run import Run
+from valora_spec.conformance._run import CheckRun
 
 pytestmark = pytest.mark.writes
 REQUIREMENTS = ("VAL-HTTP-001", "VAL-HTTP-002", "VAL-HTTP-003", "VAL-HTTP-005", "VAL-ERR-001",
@@ -39,10 +39,11 @@ def _independent(request: dict[str, Any], prefix: str, step: int) -> None:
 
 
 @pytest.mark.requirements(*REQUIREMENTS)
-def test_link_workflows(run: Run, check) -> None:
+def test_link_workflows(run: CheckRun, check) -> None:
     schema = _fuzz.load_schema(run)
     found: set[str] = set()
     steps = 0
+    api = run.api.schema_checked()  # schemathesis validates these responses itself
 
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:
@@ -55,7 +56,7 @@ def test_link_workflows(run: Run, check) -> None:
                 hypothesis.reject()
             _independent(request, run.prefix, steps)
             method, path = request.pop("method"), request.pop("path")
-            self.reply = run.api.request(method, path, **request)
+            self.reply = api.request(method, path, **request)
             self.chain.append(self.reply.exchange.curl())
             steps += 1
             return _fuzz.as_response(self.reply)
@@ -78,11 +79,7 @@ def test_link_workflows(run: Run, check) -> None:
         max_examples=SCENARIOS[run.settings.budget], stateful_step_count=6, deadline=None,
         database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck),
         derandomize=False, print_blob=False)
-    run.fuzzing = True  # schemathesis validates these responses itself
-    try:
-        hypothesis.seed(run.settings.seed)(Workflow).run(settings=settings)
-    finally:
-        run.fuzzing = False
+    hypothesis.seed(run.settings.seed)(Workflow).run(settings=settings)
     for requirement in REQUIREMENTS:
         check.touched.add(requirement)
         if requirement not in found:

@@ -12,7 +12,7 @@ import pytest
 from valora_spec.conformance import _expect as expect
 from valora_spec.conformance import _oracle as oracle
 from valora_spec.conformance._factory import Factory, ingested, iso, now, parse_time, settle_usage
-from valora_spec.conformance._run import Run
+from valora_spec.conformance._run import CheckRun
 
 pytestmark = pytest.mark.writes
 USAGE = "GET /v1/meters/{id}/usage"
@@ -22,7 +22,7 @@ AGGREGATIONS_10 = ["SUM", "COUNT", "MAX", "UNIQUE_COUNT", "LATEST"]
 class Scenario:
     """A fixed set of events around window boundaries, ingested once per module."""
 
-    def __init__(self, run: Run, make: Factory) -> None:
+    def __init__(self, run: CheckRun, make: Factory) -> None:
         self.run, self.make = run, make
         self.customer = make.customer()["external_id"]
         self.type = make.unique("usage")
@@ -78,8 +78,8 @@ class Scenario:
 
 
 @pytest.fixture(scope="module")
-def scenario(run: Run) -> Scenario:
-    return Scenario(run, Factory(run))
+def scenario(module_run: CheckRun) -> Scenario:
+    return Scenario(module_run, Factory(module_run))
 
 
 def _usage(check, requirement: str, scenario: Scenario, aggregation: str, start: datetime,
@@ -101,7 +101,7 @@ def _value_is(check, requirement: str, body: dict, expected: Decimal, what: str)
 
 
 @pytest.mark.requirements("VAL-EVENT-001", "VAL-EVENT-002")
-def test_ingestion_and_deduplication(run: Run, check, scenario: Scenario, factory: Factory) -> None:
+def test_ingestion_and_deduplication(run: CheckRun, check, scenario: Scenario, factory: Factory) -> None:
     receipt = scenario.receipt
     check.that("VAL-EVENT-001", receipt.get("accepted") == len(scenario.events),
                f"batch receipt accepted={receipt.get('accepted')!r}",
@@ -149,7 +149,7 @@ def test_ingestion_and_deduplication(run: Run, check, scenario: Scenario, factor
 
 @pytest.mark.requirements("VAL-METER-001", "VAL-METER-003", "VAL-METER-004")
 @pytest.mark.parametrize("aggregation", AGGREGATIONS_10)
-def test_aggregations_match_the_oracle(run: Run, check, scenario: Scenario,
+def test_aggregations_match_the_oracle(run: CheckRun, check, scenario: Scenario,
                                        aggregation: str) -> None:
     start, end = scenario.main
     body = _usage(check, "VAL-METER-001", scenario, aggregation, start, end)
@@ -168,7 +168,7 @@ def test_aggregations_match_the_oracle(run: Run, check, scenario: Scenario,
 
 @pytest.mark.requirements("VAL-METER-006")
 @pytest.mark.parametrize("aggregation", ["SUM", "COUNT", "MAX", "LATEST"])
-def test_non_numeric_values(run: Run, check, scenario: Scenario, aggregation: str) -> None:
+def test_non_numeric_values(run: CheckRun, check, scenario: Scenario, aggregation: str) -> None:
     start, end = scenario.non_numeric  # only a non-numeric value and a missing one
     body = _usage(check, "VAL-METER-006", scenario, aggregation, start, end)
     _value_is(check, "VAL-METER-006", body, scenario.expected(aggregation, start, end),
@@ -176,7 +176,7 @@ def test_non_numeric_values(run: Run, check, scenario: Scenario, aggregation: st
 
 
 @pytest.mark.requirements("VAL-TIME-002")
-def test_windows_are_half_open(run: Run, check, scenario: Scenario) -> None:
+def test_windows_are_half_open(run: CheckRun, check, scenario: Scenario) -> None:
     base = scenario.base
     for start, end, what in ((base, base + timedelta(hours=2), "an event at `from` counts, one at `to` not"),
                              (base + timedelta(hours=2), base + timedelta(hours=3), "the event at `from`")):
@@ -186,7 +186,7 @@ def test_windows_are_half_open(run: Run, check, scenario: Scenario) -> None:
 
 @pytest.mark.requirements("VAL-METER-007")
 @pytest.mark.parametrize("aggregation", ["AVG", "MIN"])
-def test_avg_and_min(run: Run, check, scenario: Scenario, aggregation: str) -> None:
+def test_avg_and_min(run: CheckRun, check, scenario: Scenario, aggregation: str) -> None:
     start, end = scenario.main
     body = _usage(check, "VAL-METER-007", scenario, aggregation, start, end)
     _value_is(check, "VAL-METER-007", body, scenario.expected(aggregation, start, end), aggregation)
@@ -195,7 +195,7 @@ def test_avg_and_min(run: Run, check, scenario: Scenario, aggregation: str) -> N
 @pytest.mark.requirements("VAL-METER-005")
 @pytest.mark.parametrize("window", ["HOUR", "DAY"])
 @pytest.mark.parametrize("shift", [5, 15])  # no event on a bound: those are TIME-002's
-def test_windows_add_up(run: Run, check, scenario: Scenario, window: str, shift: int) -> None:
+def test_windows_add_up(run: CheckRun, check, scenario: Scenario, window: str, shift: int) -> None:
     start = scenario.base + timedelta(minutes=shift)
     end = scenario.base + timedelta(hours=2, minutes=-shift)
     for aggregation in ("SUM", "COUNT"):
@@ -234,7 +234,7 @@ def _same_time(text: Any, moment: datetime) -> bool:
 
 
 @pytest.mark.requirements("VAL-TIME-002")
-def test_empty_or_reversed_windows_are_rejected(run: Run, check, scenario: Scenario) -> None:
+def test_empty_or_reversed_windows_are_rejected(run: CheckRun, check, scenario: Scenario) -> None:
     meter = scenario.meter("SUM")
     for start, end in ((scenario.base, scenario.base), (scenario.base, scenario.base - timedelta(hours=1))):
         reply = scenario.query(meter["id"], start, end)
@@ -243,7 +243,7 @@ def test_empty_or_reversed_windows_are_rejected(run: Run, check, scenario: Scena
 
 @pytest.mark.requirements("VAL-METER-009")
 @pytest.mark.parametrize("shift", [0, 35])  # shifted, the first event is "us": not the least key
-def test_group_by(run: Run, check, scenario: Scenario, shift: int) -> None:
+def test_group_by(run: CheckRun, check, scenario: Scenario, shift: int) -> None:
     start, end = scenario.main
     start += timedelta(minutes=shift)
     body = _usage(check, "VAL-METER-009", scenario, "SUM", start, end, group_by="region")
@@ -282,7 +282,7 @@ NOT_NUMERIC = ["1e3", " 2.5", "2.5 ", "+1", ".5", "1.", "1_000", "1,5", "NaN", "
 NUMERIC = [2, "3.5", 0.25, "-1", 1e-07, "007", "0.000000000001"]
 
 
-def _fresh_usage(run: Run, check, factory: Factory, requirement: str, aggregation: str,
+def _fresh_usage(run: CheckRun, check, factory: Factory, requirement: str, aggregation: str,
                  values: list[Any], prop: str = "value", **extra: str) -> tuple[dict, Decimal]:
     """Usage over a fresh meter and customer whose events carry `values` (in this order, all at
     one instant), and what the oracle computes for it."""
@@ -304,7 +304,7 @@ def _fresh_usage(run: Run, check, factory: Factory, requirement: str, aggregatio
 
 @pytest.mark.requirements("VAL-METER-006")
 @pytest.mark.parametrize("aggregation", ["SUM", "MAX", "COUNT"])
-def test_numeric_grammar(run: Run, check, factory: Factory, aggregation: str) -> None:
+def test_numeric_grammar(run: CheckRun, check, factory: Factory, aggregation: str) -> None:
     """Only JSON numbers and strings of the decimal grammar are numeric."""
     values = [v for pair in zip(NUMERIC, NOT_NUMERIC, strict=False) for v in pair]
     values += NOT_NUMERIC[len(NUMERIC):]
@@ -315,7 +315,7 @@ def test_numeric_grammar(run: Run, check, factory: Factory, aggregation: str) ->
 
 
 @pytest.mark.requirements("VAL-METER-004")
-def test_unique_count_by_string_form(run: Run, check, factory: Factory) -> None:
+def test_unique_count_by_string_form(run: CheckRun, check, factory: Factory) -> None:
     """1, 1.0 and "1" are one value, "1.0" another; null and missing are not counted."""
     values = [1, 1.0, "1", "1.0", 2, 2.5, "2.50", "b", True, None, MISSING, 1]
     body, expected = _fresh_usage(run, check, factory, "VAL-METER-004", "UNIQUE_COUNT", values)
@@ -324,7 +324,7 @@ def test_unique_count_by_string_form(run: Run, check, factory: Factory) -> None:
 
 
 @pytest.mark.requirements("VAL-METER-009")
-def test_group_keys_in_code_point_order(run: Run, check, factory: Factory) -> None:
+def test_group_keys_in_code_point_order(run: CheckRun, check, factory: Factory) -> None:
     """Keys by string form, ascending Unicode code points (not UTF-16 units), null last."""
     keys = ["\U0001d7d8", "\ufffd", "\u00e9", "a", "Z", "10", "9", 1.0, None, MISSING, True]
     body, _ = _fresh_usage(run, check, factory, "VAL-METER-009", "COUNT", keys, prop="k",
@@ -340,7 +340,7 @@ def test_group_keys_in_code_point_order(run: Run, check, factory: Factory) -> No
 
 
 @pytest.mark.requirements("VAL-METER-005")
-def test_at_most_1000_windows(run: Run, check, factory: Factory) -> None:
+def test_at_most_1000_windows(run: CheckRun, check, factory: Factory) -> None:
     """A query yields at most 1000 rows: 1000 hours is answered, 1001 is 400."""
     meter = factory.meter("COUNT", value_property=None)
     end = now().replace(minute=0, second=0)
@@ -358,7 +358,7 @@ def test_at_most_1000_windows(run: Run, check, factory: Factory) -> None:
 
 
 @pytest.mark.requirements("VAL-EVENT-003", "VAL-ERR-003")
-def test_backdating_window(run: Run, check, factory: Factory) -> None:
+def test_backdating_window(run: CheckRun, check, factory: Factory) -> None:
     customer = factory.unique("c")
     for offset, accepted in ((timedelta(days=-36), False), (timedelta(minutes=10), False),
                              (timedelta(days=-34), True), (timedelta(minutes=2), True)):
@@ -373,7 +373,7 @@ def test_backdating_window(run: Run, check, factory: Factory) -> None:
 
 
 @pytest.mark.requirements("VAL-EVENT-004")
-def test_batches_are_all_or_nothing(run: Run, check, factory: Factory) -> None:
+def test_batches_are_all_or_nothing(run: CheckRun, check, factory: Factory) -> None:
     good = factory.event(factory.unique("c"), "batch", now() - timedelta(minutes=5), {"value": 1})
     bad = dict(good, id=factory.unique("e"), time="not-a-time")
     reply = run.api.post("/v1/events/batch", {"events": [good, bad]})
@@ -394,7 +394,7 @@ def test_batches_are_all_or_nothing(run: Run, check, factory: Factory) -> None:
 
 
 @pytest.mark.requirements("VAL-METER-002")
-def test_value_property_required_except_count(run: Run, check, factory: Factory) -> None:
+def test_value_property_required_except_count(run: CheckRun, check, factory: Factory) -> None:
     for aggregation, expected in (("SUM", 400), ("MAX", 400), ("COUNT", 201)):
         reply = run.api.post("/v1/meters", {"key": factory.unique("vp").lower(), "name": "vp",
                                             "metadata": factory.metadata,
@@ -404,7 +404,7 @@ def test_value_property_required_except_count(run: Run, check, factory: Factory)
 
 
 @pytest.mark.requirements("VAL-AUTH-004")
-def test_usage_is_scoped_to_the_organization(run: Run, check, scenario: Scenario, api_b) -> None:
+def test_usage_is_scoped_to_the_organization(run: CheckRun, check, scenario: Scenario, api_b) -> None:
     reply = api_b.post("/v1/meters", {"key": scenario.make.unique("b").lower(), "name": "B",
                                       "metadata": scenario.make.metadata,
                                       "event_type": scenario.type, "aggregation": "COUNT"})
@@ -421,7 +421,7 @@ def test_usage_is_scoped_to_the_organization(run: Run, check, scenario: Scenario
 
 
 @pytest.mark.requirements("VAL-META-002")
-def test_usage_visible_within_declared_delay(run: Run, check, factory: Factory) -> None:
+def test_usage_visible_within_declared_delay(run: CheckRun, check, factory: Factory) -> None:
     declared = (run.declared or {}).get("usage_visibility_seconds", 0)
     delay = float(declared) if isinstance(declared, int | float) else 0.0
     meter = factory.meter("COUNT", value_property=None)
