@@ -1,7 +1,7 @@
 """How well does the harness catch the faults of the catalogue? (a script, not a test)
 
 Runs the FULL conformance suite at quick budget against the reference and then against every
-faulty server of tests/harness/faults.py, and prints per fault: the requirement it breaks, whether
+faulty server of tests/harness/faults/, and prints per fault: the requirement it breaks, whether
 the harness failed it, what else failed — honestly also broken by the fault, known harness noise
 (`*`), or unexplained false positives (`!`) — and the overall detection rate.
 

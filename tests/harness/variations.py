@@ -1,6 +1,6 @@
 """Spec-legal variations: the reference making one choice the spec leaves open differently.
 
-The counterpart of faults.py. Each variation is the reference behind one small ASGI middleware
+The counterpart of faults/. Each variation is the reference behind one small ASGI middleware
 (faults.Middleware, so the same buffering and the same `serve` machinery), or the reference built
 with other options, that answers as a conforming server nobody on this team wrote might: other
 timestamp precisions, ids of another shape, another key order, a charset parameter, extra
