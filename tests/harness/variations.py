@@ -26,6 +26,7 @@ from typing import Any
 
 from faults import ADMIN_KEY, ORG_OF, PROBLEM, App, Middleware, Request, Response, problem, resources
 from harness_suite import KEY_TRIPLES
+from versions import TARGET
 
 from valora_spec import reference
 
@@ -412,7 +413,7 @@ class Variation:
 
     def build(self) -> tuple[Any, Any]:
         """(the ASGI app to serve, the reference app inside it, to close after use): as Fault."""
-        options = {"spec_version": "1.2.0"} | self.app_options
+        options = {"spec_version": TARGET} | self.app_options
         inner = reference.create_app(keys=KEY_TRIPLES, **options)
         return (self.middleware(inner) if self.middleware else inner), inner
 

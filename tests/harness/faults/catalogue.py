@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness_suite import KEY_TRIPLES
+from versions import TARGET
 
 from valora_spec import reference
 
@@ -95,7 +96,7 @@ class Fault:
 
     def build(self) -> tuple[Any, Any]:
         """(the ASGI app to serve, the reference app inside it, to close after use)."""
-        options = {"spec_version": "1.2.0"} | self.app_options
+        options = {"spec_version": TARGET} | self.app_options
         inner = reference.create_app(keys=KEY_TRIPLES, **options)
         return (self.middleware(inner) if self.middleware else inner), inner
 
@@ -169,6 +170,7 @@ CATALOGUE: list[Fault] = [
              "AUTH-002", "AUTH-003", "AUTH-004", "HTTP-001", "HTTP-004", "HTTP-006"),
        description="declares 1.2.0 in discovery but behaves as 1.1.0 (no coupons, trials, group_by);"
                    " must be reported as an over-claim with the measured range 1.0.0 – 1.1.x",
+       # fixed history, like `also`: 1.2.0 is the release that added coupons, trials and group_by
        spec_version="1.1.0", declare_version="1.2.0"),
     # ID, NK
     _f("id_changes_after_update", IdChangesAfterUpdate,
@@ -270,7 +272,7 @@ BY_NAME = {fault.name: fault for fault in CATALOGUE}
 def serve(fault: Fault | None = None) -> Iterator[str]:
     """The faulty server (or, without a fault, the reference) over HTTP on loopback."""
     if fault is None:
-        app = inner = reference.create_app(keys=KEY_TRIPLES, spec_version="1.2.0")
+        app = inner = reference.create_app(keys=KEY_TRIPLES, spec_version=TARGET)
     else:
         app, inner = fault.build()
     try:
