@@ -1,7 +1,7 @@
 """How well does the harness catch the faults of the catalogue? (a script, not a test)
 
 Runs the FULL conformance suite at quick budget against the reference and then against every
-faulty server of tests/harness/faults.py, and prints per fault: the requirement it breaks, whether
+faulty server of tests/harness/faults/, and prints per fault: the requirement it breaks, whether
 the harness failed it, what else failed — honestly also broken by the fault, known harness noise
 (`*`), or unexplained false positives (`!`) — and the overall detection rate.
 
@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from faults import BY_NAME, CATALOGUE, HARNESS_ISSUES, Fault, serve  # noqa: E402
 from harness_suite import KEYS, SuiteResult, run_suite  # noqa: E402
+from versions import label as range_label  # noqa: E402
 
 
 @dataclass
@@ -68,9 +69,9 @@ def evaluate(fault: Fault | None, workdir: Path) -> Row:
     note = ""
     if fault.selection is None:  # the over-claim: judged by the compatibility comparison
         detected = bool(report["compatibility"].get("over_claim"))
-        label = report["range"]["label"]
+        label, expected = report["range"]["label"], range_label(fault.app_options["spec_version"])
         note = (f"over-claim {'reported' if detected else 'NOT reported'}; measured range "
-                f"{label}{'' if label == '1.0.0 – 1.1.x' else ' (WRONG: expected 1.0.0 – 1.1.x)'}"
+                f"{label}{'' if label == expected else f' (WRONG: expected {expected})'}"
                 f"; {fault.requirement} {result.status(fault.requirement)}")
         named = named or [{"reproduction": "(range comparison)"}]
     others = failing - {fault.requirement}

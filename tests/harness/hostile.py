@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import uvicorn
 from harness_suite import KEY_TRIPLES, SuiteResult
+from versions import OLDEST, TARGET
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -48,7 +49,8 @@ LIMITS = ("--request-timeout", str(REQUEST_TIMEOUT), "--deadline", str(DEADLINE)
 TIMED_OUT = (f"timed out after {REQUEST_TIMEOUT} s", f"no complete response within {REQUEST_TIMEOUT} s")
 STARTUP_SLACK = 30.0  # interpreter, plugins, catalogue, validator, report rendering
 
-META = {"spec_version": "1.2.0", "compatible_range": {"min": "1.0.0", "max": "1.2.0"},
+# what a hostile server declares: the version the faulty servers are judged at, too
+META = {"spec_version": TARGET, "compatible_range": {"min": OLDEST, "max": TARGET},
         "implementation": {"name": "Hostile", "version": "0.0.1"}, "usage_visibility_seconds": 0}
 EMPTY_PAGE = {"data": [], "has_more": False, "next_cursor": None}
 

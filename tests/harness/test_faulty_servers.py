@@ -22,14 +22,18 @@ from pathlib import Path
 import pytest
 from faults import BY_NAME, CATALOGUE, Fault, serve
 from harness_suite import KEY_TRIPLES, KEYS, SuiteResult, run_suite
+from versions import TARGET, introduced_after, label, same_line, up_to_line
 
 from valora_spec import reference
 
 SELECTED = [fault for fault in CATALOGUE if fault.selection is not None]
 FULL_RUN_FAULT = "cross_tenant_read"
-# Requirements introduced in 1.2.0 (an over-claiming 1.1.0 server cannot pass them)
-NEW_IN_1_2 = {"VAL-METER-009", "VAL-SUB-006", "VAL-COUPON-001", "VAL-COUPON-002", "VAL-COUPON-003"}
-MEASURED = "1.0.0 – 1.1.x"
+# The over-claimer: what it behaves as and what it declares, as its catalogue entry builds it
+BEHAVES = BY_NAME["over_claim"].app_options["spec_version"]
+CLAIMS = BY_NAME["over_claim"].app_options["declare_version"]
+# Requirements introduced after the version it behaves as (it cannot pass them)
+NEW_IN_CLAIM = introduced_after(BEHAVES, CLAIMS)
+MEASURED = label(BEHAVES)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -141,7 +145,7 @@ def test_reference_passes_the_full_suite(tmp_path: Path) -> None:
     assert result.exit_code == 0, _explain(result)
     report = result.report
     assert report["verdict"] == "pass"
-    assert report["range"]["label"] == "1.0.0 – 1.2.x"
+    assert report["range"]["label"] == label(TARGET)
     assert not report["compatibility"]["over_claim"]
     assert not result.failing()
     statuses = {r["id"]: r["status"] for r in report["requirements"]}
@@ -151,7 +155,7 @@ def test_reference_passes_the_full_suite(tmp_path: Path) -> None:
 
 def test_reference_with_a_declared_usage_delay_passes(tmp_path: Path) -> None:
     """Control: a correct server whose usage shows after the 2 s it declares is not a fault."""
-    app = reference.create_app(keys=KEY_TRIPLES, spec_version="1.2.0", usage_delay=2)
+    app = reference.create_app(keys=KEY_TRIPLES, spec_version=TARGET, usage_delay=2)
     try:
         with reference.serve_in_thread(app) as url:
             result = run_suite(tmp_path / "report", "-k", "(test_aggregations_match_the_oracle and "
@@ -172,30 +176,33 @@ def test_full_suite_against_a_faulty_server(tmp_path: Path) -> None:
 
 
 def test_discovery_over_claim_is_reported_with_the_measured_range(tmp_path: Path) -> None:
-    """Behaves as 1.1.0, declares 1.2.0: an over-claim, measured 1.0.0 – 1.1.x."""
+    """Behaves as BEHAVES (1.1.0), declares CLAIMS (1.2.0): an over-claim, measured MEASURED
+    (1.0.0 – 1.1.x), the catalogue entry's versions."""
     fault = BY_NAME["over_claim"]
     result = _run(tmp_path, fault)
     _no_key_in_report(result)
     report = result.report
     assert result.exit_code == 1, _explain(result)
-    assert report["declared"]["spec_version"] == "1.2.0"
+    assert report["declared"]["spec_version"] == CLAIMS
     comparison = report["compatibility"]
     assert comparison["over_claim"], comparison
     meta = next(r for r in report["requirements"] if r["id"] == "VAL-META-001")
     assert meta["status"] == "fail" and "over-claim" in meta["reason"], meta
     # failed at the claimed version; every patch of the lines it does satisfy passes
-    assert meta["by_version"]["1.2.0"] == "fail", meta
-    assert {v: s for v, s in meta["by_version"].items() if v < "1.2"} == {
-        "1.0.0": "pass", "1.0.1": "pass", "1.1.0": "pass", "1.1.1": "pass"}, meta
-    assert comparison["declared"]["max"] == "1.2.0"
+    assert meta["by_version"][CLAIMS] == "fail", meta
+    behaved = up_to_line(BEHAVES)
+    assert {v: s for v, s in meta["by_version"].items() if v in behaved} == dict.fromkeys(
+        behaved, "pass"), meta
+    assert comparison["declared"]["max"] == CLAIMS
     failing = result.failing()
-    assert NEW_IN_1_2 & failing, _explain(result)  # what 1.2.0 adds is what it lacks
-    assert failing <= fault.expected, _explain(result)  # judged as 1.2.0, which it claims
+    assert NEW_IN_CLAIM & failing, _explain(result)  # what the claimed line adds is what it lacks
+    assert failing <= fault.expected, _explain(result)  # judged as the version it claims
     by_version = {r["id"]: r["by_version"] for r in report["requirements"]}
     older = sorted(r for r, cells in by_version.items()
-                   if any(cells.get(v) == "fail" for v in ("1.0.0", "1.0.1", "1.1.0", "1.1.1")))
+                   if any(cells.get(v) == "fail" for v in behaved))
     assert not older, f"{older} fail against the versions it does implement\n{_explain(result)}"
-    assert comparison["measured"] == {"min": "1.0.0", "max": "1.1.1"}  # the newest 1.1 patch
+    # measured up to the newest patch of the line it behaves as
+    assert comparison["measured"] == {"min": behaved[0], "max": same_line(BEHAVES)[-1]}
     assert report["range"]["label"] == MEASURED
 
 

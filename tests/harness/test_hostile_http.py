@@ -8,6 +8,7 @@ from pathlib import Path
 import hostile as h
 import pytest
 from harness_suite import run_suite
+from versions import NEWEST, OLDEST, since
 
 META_AND_CRUD = ("-k", "test_meta or test_created_resources")
 
@@ -133,12 +134,14 @@ def test_discovery_missing(tmp_path: Path) -> None:
 
 
 def test_discovery_lies(tmp_path: Path) -> None:
-    """Declares 1.2.0 but behaves as 1.0.0: the 1.2.0 checks fail and the claim is called out."""
-    app = h.reference_app(spec_version="1.0.0", declare_version="1.2.0")
+    """Declares the version that introduced coupons but behaves as the oldest: the coupon checks
+    fail and the claim is called out."""
+    claims = since("VAL-COUPON-001")
+    app = h.reference_app(spec_version=OLDEST, declare_version=claims)
     with h.AsgiServer(app) as server:
         result, wall = _run(tmp_path, server.url, "-k", "test_meta or test_coupons")
     report = h.assert_survived(result, wall, affected={"VAL-COUPON-001"})
-    assert report["declared"]["spec_version"] == "1.2.0"
+    assert report["declared"]["spec_version"] == claims
     assert report["compatibility"]["over_claim"] is True
     assert any("over-claim" in r for r in report["verdict_reasons"])
 
@@ -170,6 +173,6 @@ def test_tls_with_an_untrusted_certificate_then_trusted_with_ca_bundle(tmp_path:
         trusted, wall = _run(tmp_path, server.url, "-k", "test_meta", "--ca-bundle", str(cert),
                              name="trusted")
     report = h.assert_survived(trusted, wall)  # non-zero only because most checks were deselected
-    assert report["target"]["declared"]["spec_version"] == "1.2.1"
+    assert report["target"]["declared"]["spec_version"] == NEWEST  # the reference's default
     assert trusted.status("VAL-META-001") == "pass"
     assert "DeprecationWarning" not in trusted.stderr

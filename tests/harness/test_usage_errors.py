@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from harness_suite import SuiteResult, run_suite
+from versions import NEWEST, OLDEST, RELEASED
 
 from valora_spec.conformance._settings import UsageError, read_settings
 
@@ -60,7 +61,7 @@ def test_unknown_spec_version(tmp_path: Path) -> None:
     result = run_suite(tmp_path / "report", "--spec-version", "9.9.9",
                        base_url="http://127.0.0.1:9")
     message = _message(result)
-    assert "unknown --spec-version '9.9.9'" in message and "1.0.0" in message, message
+    assert "unknown --spec-version '9.9.9'" in message and OLDEST in message, message
 
 
 def test_unwritable_report_directory(tmp_path: Path) -> None:
@@ -111,7 +112,7 @@ def test_bad_options_are_usage_errors(tmp_path: Path, monkeypatch: pytest.Monkey
         monkeypatch.delenv(name)
     options = {"api_key": "vk_test_key_1", "report_dir": str(tmp_path)} | options
     with pytest.raises(UsageError) as caught:
-        read_settings(_Config(**options), ["1.0.0", "1.1.0", "1.2.0"])  # type: ignore[arg-type]
+        read_settings(_Config(**options), RELEASED)  # type: ignore[arg-type]
     message = str(caught.value)
     assert expected in message and "\n" not in message, message
     assert "MC4CAQAw" not in message  # key material is never echoed
@@ -121,7 +122,7 @@ def test_bad_environment_values_are_usage_errors(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VALORA_MAX_RPS", "lots")
     with pytest.raises(UsageError, match="VALORA_MAX_RPS 'lots' is not a number"):
-        read_settings(_Config(report_dir=str(tmp_path)), ["1.2.0"])  # type: ignore[arg-type]
+        read_settings(_Config(report_dir=str(tmp_path)), RELEASED)  # type: ignore[arg-type]
 
 
 def test_ca_bundle_that_is_not_a_certificate(tmp_path: Path) -> None:
@@ -129,7 +130,7 @@ def test_ca_bundle_that_is_not_a_certificate(tmp_path: Path) -> None:
     bundle.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
     with pytest.raises(UsageError, match="not a usable PEM certificate bundle"):
         read_settings(_Config(base_url="https://127.0.0.1:9", api_key="vk_test_key_1",  # type: ignore[arg-type]
-                              report_dir=str(tmp_path), ca_bundle=str(bundle)), ["1.2.0"])
+                              report_dir=str(tmp_path), ca_bundle=str(bundle)), RELEASED)
 
 
 # Key mistakes are the user's, not the server's: said as one line before any check runs.
@@ -147,7 +148,7 @@ def test_equal_keys_are_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyP
                "read_only_key": "vk_test_key_3", "report_dir": str(tmp_path)}
     options[same[1]] = options[same[0]]
     with pytest.raises(UsageError) as caught:
-        read_settings(_Config(**options), ["1.2.0"])  # type: ignore[arg-type]
+        read_settings(_Config(**options), RELEASED)  # type: ignore[arg-type]
     message = str(caught.value)
     assert named in message and "same key" in message, message
     assert "vk_test_key" not in message  # a key is never echoed
@@ -158,7 +159,7 @@ def test_a_read_only_key_as_the_admin_key_is_a_usage_error(tmp_path: Path) -> No
 
     from valora_spec import reference
 
-    app = reference.create_app(keys=KEY_TRIPLES, spec_version="1.2.0")
+    app = reference.create_app(keys=KEY_TRIPLES, spec_version=NEWEST)
     try:
         with reference.serve_in_thread(app) as url:
             keys = {"api_key": KEYS["read_only_key"], "api_key_b": KEYS["api_key_b"]}
@@ -174,7 +175,7 @@ def test_missing_optional_keys_are_said_once_and_leave_the_verdict_incomplete(tm
 
     from valora_spec import reference
 
-    app = reference.create_app(keys=KEY_TRIPLES, spec_version="1.2.0")
+    app = reference.create_app(keys=KEY_TRIPLES, spec_version=NEWEST)
     try:
         with reference.serve_in_thread(app) as url:
             result = run_suite(tmp_path / "report", "-k", "test_security", base_url=url,

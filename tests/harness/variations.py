@@ -1,6 +1,6 @@
 """Spec-legal variations: the reference making one choice the spec leaves open differently.
 
-The counterpart of faults.py. Each variation is the reference behind one small ASGI middleware
+The counterpart of faults/. Each variation is the reference behind one small ASGI middleware
 (faults.Middleware, so the same buffering and the same `serve` machinery), or the reference built
 with other options, that answers as a conforming server nobody on this team wrote might: other
 timestamp precisions, ids of another shape, another key order, a charset parameter, extra
@@ -26,6 +26,7 @@ from typing import Any
 
 from faults import ADMIN_KEY, ORG_OF, PROBLEM, App, Middleware, Request, Response, problem, resources
 from harness_suite import KEY_TRIPLES
+from versions import TARGET
 
 from valora_spec import reference
 
@@ -412,7 +413,7 @@ class Variation:
 
     def build(self) -> tuple[Any, Any]:
         """(the ASGI app to serve, the reference app inside it, to close after use): as Fault."""
-        options = {"spec_version": "1.2.0"} | self.app_options
+        options = {"spec_version": TARGET} | self.app_options
         inner = reference.create_app(keys=KEY_TRIPLES, **options)
         return (self.middleware(inner) if self.middleware else inner), inner
 

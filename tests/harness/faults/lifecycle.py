@@ -1,0 +1,59 @@
+"""Resource lifecycle and subscription states (CUST, CRUD, SUB)."""
+
+from __future__ import annotations
+
+from ._base import App, Middleware, Request, Response, problem
+
+
+class CustomerInUseDeleted(Middleware):
+    """Deleting a customer that has subscriptions answers 204 and hides it (instead of 409)."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.hidden: set[tuple[str | None, str]] = set()
+
+    async def handle(self, request: Request) -> Response:
+        target = request.resource
+        if target and target[0] == "customers" and (request.org, target[1]) in self.hidden:
+            return problem(404, "not_found", f"No customer with id {target[1]!r}.")
+        response = await self.forward(request)
+        if (request.method == "DELETE" and target and target[0] == "customers"
+                and response.code == "resource_in_use"):
+            self.hidden.add((request.org, target[1]))
+            return Response(204, [])
+        if request.listing == "customers" and response.ok:
+            body = response.json()
+            body["data"] = [c for c in body["data"] if (request.org, c.get("id")) not in self.hidden]
+            response.set_json(body)
+        return response
+
+
+class CustomerUpdateNotStored(Middleware):
+    """A customer update answers 200 with the new values, but reads keep the old ones."""
+
+    async def handle(self, request: Request) -> Response:
+        target = request.resource
+        if not (request.method == "PATCH" and target and target[0] == "customers" and not target[2]):
+            return await self.forward(request)
+        before = await self.call(request, "GET", request.path, key=request.key)
+        response = await self.forward(request)
+        old, change = before.json(), request.json()
+        if response.ok and before.ok and isinstance(change, dict):
+            restore = {k: old[k] for k in change if k in old}
+            await self.call(request, "PATCH", request.path, key=request.key, body=restore)
+        return response
+
+
+class ForbiddenSubscriptionTransitionAccepted(Middleware):
+    """Canceling a canceled subscription, or revoking nothing, answers 200 instead of 409."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        target = request.resource
+        if (request.method == "POST" and target and target[0] == "subscriptions" and target[2]
+                and response.code == "invalid_state_transition"):
+            current = await self.call(request, "GET", f"/v1/subscriptions/{target[1]}",
+                                      key=request.key)
+            if current.ok:
+                return current
+        return response

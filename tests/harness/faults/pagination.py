@@ -1,0 +1,90 @@
+"""Pagination and list filters (PAGE, LIST)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._base import App, Middleware, Request, Response, problem
+
+
+class CursorUnreadableOnSomeLists(Middleware):
+    """The meter and price lists cannot decode their own cursors (a padding bug that only some
+    cursor lengths meet): following next_cursor there answers 400."""
+
+    async def handle(self, request: Request) -> Response:
+        if request.path in ("/v1/meters", "/v1/prices") and any(k == "cursor" for k, _ in request.query):
+            return problem(400, "invalid_cursor", "the cursor cannot be decoded")
+        return await self.forward(request)
+
+
+class PageDropsItem(Middleware):
+    """The last item of every page but the last is left out; the cursor still points past it."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        body = response.json()
+        if request.listing and response.ok and isinstance(body, dict) and body.get("has_more"):
+            body["data"] = body["data"][:-1]
+            response.set_json(body)
+        return response
+
+
+class PageRepeatsItem(Middleware):
+    """Every page after the first starts again with the previous page's last item."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.last_item: dict[str, dict[str, Any]] = {}
+
+    async def handle(self, request: Request) -> Response:
+        cursor = request.param("cursor")
+        repeat = self.last_item.get(cursor or "")
+        try:
+            limit = int(request.param("limit") or 20)
+        except ValueError:
+            limit = 0
+        if request.listing and repeat is not None and 2 <= limit <= 100:
+            request.set_param("limit", str(limit - 1))
+        else:
+            repeat = None
+        response = await self.forward(request)
+        body = response.json()
+        if request.listing and response.ok and isinstance(body, dict):
+            if body.get("next_cursor") and body.get("data"):
+                self.last_item[body["next_cursor"]] = body["data"][-1]
+            if repeat is not None:
+                body["data"] = [repeat, *body["data"]]
+                response.set_json(body)
+        return response
+
+
+class TamperedCursorAccepted(Middleware):
+    """A cursor the server cannot read restarts the list at its first page instead of a 400."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        if request.listing and response.code == "invalid_cursor":
+            request.set_param("cursor", None)
+            response = await self.forward(request)
+        return response
+
+
+class InvoiceStatusFilterIgnored(Middleware):
+    """GET /v1/invoices ignores its `status` filter (the other filters work)."""
+
+    async def handle(self, request: Request) -> Response:
+        if request.listing == "invoices":
+            request.set_param("status", None)
+        return await self.forward(request)
+
+
+class HasMoreOnLastPage(Middleware):
+    """The last page of a list says `has_more: true` (with `next_cursor: null`)."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        body = response.json()
+        if request.listing and response.ok and isinstance(body, dict) and body.get("has_more") is False:
+            body["has_more"] = True
+            response.set_json(body)
+        return response

@@ -1,0 +1,215 @@
+"""Usage: windows, meters and event ingestion (TIME-002, METER, EVENT)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ._base import App, Middleware, Request, Response, iso, parse_time, problem, resources
+
+
+class InclusiveWindowEnd(Middleware):
+    """Usage queries count events at `to` too: the window is [from, to], not [from, to)."""
+
+    async def handle(self, request: Request) -> Response:
+        target = request.resource
+        end = request.param("to")
+        if not (request.method == "GET" and target and target[2] == "usage" and end):
+            return await self.forward(request)
+        try:
+            moment = parse_time(end)
+            if moment <= parse_time(request.param("from") or ""):
+                return await self.forward(request)  # still rejected: only the boundary is wrong
+        except ValueError:
+            return await self.forward(request)
+        request.set_param("to", iso(moment + timedelta(seconds=1)))
+        response = await self.forward(request)
+        body = response.json()
+        if response.ok and isinstance(body, dict):
+            body["to"] = end
+            if body.get("rows"):
+                body["rows"][-1]["to"] = end
+            response.set_json(body)
+        return response
+
+
+class ExclusiveWindowStart(Middleware):
+    """Usage queries skip events at `from`: the window is (from, to), not [from, to)."""
+
+    async def handle(self, request: Request) -> Response:
+        target = request.resource
+        start = request.param("from")
+        if not (request.method == "GET" and target and target[2] == "usage" and start):
+            return await self.forward(request)
+        try:
+            moment = parse_time(start)
+            if parse_time(request.param("to") or "") <= moment + timedelta(seconds=1):
+                return await self.forward(request)  # still rejected: only the boundary is wrong
+        except ValueError:
+            return await self.forward(request)
+        request.set_param("from", iso(moment + timedelta(seconds=1)))
+        response = await self.forward(request)
+        body = response.json()
+        if response.ok and isinstance(body, dict):
+            body["from"] = start
+            if body.get("rows"):
+                body["rows"][0]["from"] = start
+            response.set_json(body)
+        return response
+
+
+class MaxComputedAsMin(Middleware):
+    """MAX meters are computed with the comparison reversed: they answer the smallest value."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.max_meters: set[str] = set()
+
+    async def handle(self, request: Request) -> Response:
+        data = request.json()
+        if (request.method == "POST" and request.path == "/v1/meters" and isinstance(data, dict)
+                and data.get("aggregation") == "MAX"):
+            data["aggregation"] = "MIN"
+            request.set_json(data)
+            response = await self.forward(request)
+            body = response.json()
+            if response.status == 201 and isinstance(body, dict):
+                self.max_meters.add(body["id"])
+        else:
+            response = await self.forward(request)
+        body = response.json()
+        changed = False
+        for meter in resources(body):
+            if meter.get("id") in self.max_meters and meter.get("aggregation") == "MIN":
+                meter["aggregation"] = "MAX"
+                changed = True
+        if changed:
+            response.set_json(body)
+        return response
+
+
+def _events(request: Request) -> list[dict[str, Any]]:
+    data = request.json()
+    if request.method != "POST" or not isinstance(data, dict):
+        return []
+    if request.path == "/v1/events":
+        return [data]
+    if request.path == "/v1/events/batch" and isinstance(data.get("events"), list):
+        return [e for e in data["events"] if isinstance(e, dict)]
+    return []
+
+
+class DuplicateEventsCounted(Middleware):
+    """A repeated event id is stored again under a fresh internal id, so its usage counts twice."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.seen: dict[str | None, set[str]] = {}
+        self.counter = itertools.count(1)
+
+    async def handle(self, request: Request) -> Response:
+        events = _events(request)
+        if not events:
+            return await self.forward(request)
+        seen = self.seen.setdefault(request.org, set())
+        renamed: dict[str, str] = {}
+        batch: set[str] = set()
+        for event in events:
+            ident = event.get("id")
+            if isinstance(ident, str) and (ident in seen or ident in batch):
+                event["id"] = f"{ident}~{next(self.counter)}"
+                renamed[event["id"]] = ident
+            batch.add(str(ident))
+        data = request.json()
+        request.set_json(events[0] if request.path == "/v1/events" else {**data, "events": events})
+        response = await self.forward(request)
+        if response.status == 202:
+            seen.update(renamed.values())
+            seen.update(e["id"] for e in events if e["id"] not in renamed)
+            body = response.json()
+            for receipt in [body, *(body.get("results") or [])]:
+                if isinstance(receipt, dict) and receipt.get("id") in renamed:
+                    receipt["id"] = renamed[receipt["id"]]
+            response.set_json(body)
+        return response
+
+
+class BackdatingNotEnforced(Middleware):
+    """Events outside the backdating window are accepted (stored as received now)."""
+
+    async def handle(self, request: Request) -> Response:
+        events = _events(request)
+        now = datetime.now(UTC)
+        changed = False
+        for event in events:
+            try:
+                moment = parse_time(event["time"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if not now - timedelta(days=35) <= moment <= now + timedelta(minutes=5):
+                event["time"] = iso(now)
+                changed = True
+        if changed:
+            data = request.json()
+            request.set_json(events[0] if request.path == "/v1/events" else {**data, "events": events})
+        return await self.forward(request)
+
+
+class BackdatingEdgeOffByOneSecond(Middleware):
+    """The backdating window's past edge is one second short: an event 35 days minus half a second
+    before receipt is rejected."""
+
+    async def handle(self, request: Request) -> Response:
+        edge = datetime.now(UTC) - timedelta(days=35) + timedelta(seconds=1)
+        for event in _events(request):
+            try:
+                if parse_time(event["time"]) < edge:
+                    return problem(400, "event_outside_window", "must be at most 35 days old")
+            except (KeyError, TypeError, ValueError):
+                continue
+        return await self.forward(request)
+
+
+class EventTimesRoundedToSecond(Middleware):
+    """Event times are stored rounded to the nearest second: an event 1 ms before `to` falls on
+    `to` (not counted), one 1 ms before `from` on `from` (counted)."""
+
+    async def handle(self, request: Request) -> Response:
+        events = _events(request)
+        for event in events:
+            try:
+                moment = parse_time(event["time"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            rounded = moment.replace(microsecond=0) + timedelta(seconds=moment.microsecond >= 500_000)
+            event["time"] = iso(rounded)
+        if events:
+            data = request.json()
+            request.set_json(events[0] if request.path == "/v1/events" else {**data, "events": events})
+        return await self.forward(request)
+
+
+class LatestTieFirstIngested(Middleware):
+    """Among events of one instant, the first ingested is kept as the latest (the later ones are
+    stored a microsecond earlier): LATEST breaks ties the wrong way."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.seen: set[tuple[str | None, Any, Any, datetime]] = set()
+
+    async def handle(self, request: Request) -> Response:
+        events = _events(request)
+        for event in events:
+            try:
+                moment = parse_time(event["time"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            slot = (request.org, event.get("customer"), event.get("type"), moment)
+            if slot in self.seen:
+                event["time"] = (moment - timedelta(microseconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            self.seen.add(slot)
+        if events:
+            data = request.json()
+            request.set_json(events[0] if request.path == "/v1/events" else {**data, "events": events})
+        return await self.forward(request)
