@@ -13,9 +13,10 @@ import pytest
 import yaml
 
 from valora_spec.conformance._profiles import load_profiles
-from valora_spec.report import build_report, write_artifacts
-from valora_spec.report._manifest import verify_bundle
-from valora_spec.report._signing import generate_keypair
+from valora_spec.report import build as build_report
+from valora_spec.report import generate_keypair
+from valora_spec.report import verify as verify_bundle
+from valora_spec.report import write as write_artifacts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 NOW = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)

@@ -11,11 +11,11 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from valora_spec import report as report_api
 from valora_spec.conformance._profiles import load_profiles, load_waivers
-from valora_spec.report import build_report
+from valora_spec.report import build as build_report
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
-SCHEMA = Path(__file__).parents[1] / "reports" / "report.schema.json"
 NOW = datetime(2025, 11, 20, 3, 0, tzinfo=UTC)
 VERSIONS = ["1.0.0", "1.1.0", "1.2.0"]
 CATALOGUE = yaml.safe_load((FIXTURES / "catalogue.yaml").read_text(encoding="utf-8"))
@@ -69,7 +69,7 @@ def declared(max_version: str) -> dict:
 
 
 def valid(report: dict) -> None:
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    schema = report_api.schema()
     Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(report)
 
 

@@ -13,7 +13,8 @@ import yaml
 
 from valora_spec._report_cli import main
 from valora_spec.conformance._profiles import load_profiles
-from valora_spec.report import build_report, write_artifacts
+from valora_spec.report import build as build_report
+from valora_spec.report import write as write_artifacts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 CATALOGUE = yaml.safe_load((FIXTURES / "catalogue.yaml").read_text(encoding="utf-8"))

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from valora_spec.conformance._profiles import load_profiles
-from valora_spec.report import build_report, write_artifacts
+from valora_spec.report import build as build_report
+from valora_spec.report import write as write_artifacts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)

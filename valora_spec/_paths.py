@@ -1,7 +1,7 @@
-"""Where the package's data is: spec versions, profiles and the report format.
+"""Where the package's data is: spec versions and profiles (the report format is valora_spec.report's).
 
-The repository's top-level `spec/`, `profiles/` and `reports/` are the single source; the package
-reaches them through the symlinks in `valora_spec/_data/`, which a wheel build turns into copies.
+The repository's top-level `spec/` and `profiles/` are the single source; the package reaches them
+through the symlinks in `valora_spec/_data/`, which a wheel build turns into copies.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from pathlib import Path
 DATA_DIR = Path(str(files("valora_spec") / "_data"))
 SPEC_DIR = DATA_DIR / "spec"
 PROFILES_DIR = DATA_DIR / "profiles"
-REPORTS_DIR = DATA_DIR / "reports"
 
 
 def source_root() -> Path:

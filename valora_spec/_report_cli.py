@@ -9,10 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from valora_spec.report import write_artifacts
-from valora_spec.report._baseline import diff_baseline
-from valora_spec.report._manifest import verify_bundle
-from valora_spec.report._signing import fingerprint, generate_keypair, load_public_key
+from valora_spec.report import diff, generate_keypair, key_fingerprint, verify, write
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -66,7 +63,7 @@ def _verify(args: argparse.Namespace) -> int:
         raise _UsageError(f"{args.dir}: not a directory")
     if args.public_key is not None:
         _read_key(args.public_key)  # a bad key file is a usage error, not a failed bundle
-    result = verify_bundle(args.dir, args.public_key)
+    result = verify(args.dir, args.public_key)
     for note in result.notes:
         print(f"note: {note}")
     if result.ok:
@@ -80,7 +77,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _render(args: argparse.Namespace) -> int:
     report = _read_json(args.report_json)
     try:
-        written = write_artifacts(report, args.out, signing_key=args.sign_key)
+        written = write(report, args.out, signing_key=args.sign_key)
     except ValueError as exc:
         raise _UsageError(str(exc)) from exc
     for path in written:
@@ -95,7 +92,7 @@ def _keygen(args: argparse.Namespace) -> int:
         raise _UsageError(str(exc)) from exc
     print(f"private key: {private_path} (keep it secret; pass it as --sign-key)")
     print(f"public key:  {public_path} (publish it; pass it to `report verify --public-key`)")
-    print(f"fingerprint: {fingerprint(load_public_key(public_path))}")
+    print(f"fingerprint: {key_fingerprint(public_path)}")
     return EXIT_OK
 
 
@@ -105,7 +102,7 @@ def _diff(args: argparse.Namespace) -> int:
         if not isinstance(report, dict) or not isinstance(report.get("requirements"), list):
             raise _UsageError(f"{name}: not a report.json (no requirements list)")
     try:
-        result = diff_baseline(baseline, current["requirements"])
+        result = diff(baseline, current)
     except (KeyError, TypeError) as exc:
         raise _UsageError(f"{args.current}: malformed requirement entry ({exc})") from exc
     for row in result["regressions"]:
@@ -151,7 +148,7 @@ def _read_json(path: Path) -> Any:
 
 def _read_key(path: Path) -> None:
     try:
-        load_public_key(path)
+        key_fingerprint(path)  # reading the key is the check
     except (OSError, ValueError) as exc:
         raise _UsageError(str(exc)) from exc
 

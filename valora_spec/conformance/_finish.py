@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from valora_spec.conformance._profiles import load_profiles, load_waivers
-from valora_spec.report import build_report, write_artifacts
+from valora_spec.report import build, write
 
 if TYPE_CHECKING:
     from valora_spec.conformance._run import Run
@@ -82,9 +82,9 @@ def _write(run: Run, data: dict[str, Any]) -> dict[str, Any]:
     settings = run.settings
     baseline = json.loads(settings.baseline.read_text()) if settings.baseline else None
     waivers = load_waivers(settings.waivers) if settings.waivers else None
-    report = build_report(data, catalogue=run.catalogue.raw_requirements,
-                          profiles=load_profiles(), waivers=waivers, baseline=baseline)
-    write_artifacts(report, settings.report_dir, signing_key=settings.sign_key)
+    report = build(data, catalogue=run.catalogue.raw_requirements,
+                   profiles=load_profiles(), waivers=waivers, baseline=baseline)
+    write(report, settings.report_dir, signing_key=settings.sign_key)
     return report
 
 

@@ -12,8 +12,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from valora_spec._paths import PROFILES_DIR, SPEC_DIR
-from valora_spec.report import _semver
-from valora_spec.report._profile_eval import profile_from_catalogue
+from valora_spec.report import _semver, profile_from_catalogue
 
 PROFILE_SCHEMA = PROFILES_DIR / "profile.schema.json"
 

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from valora_spec.report import merge
+
 if TYPE_CHECKING:
     from valora_spec.conformance._run import Run
     from valora_spec.conformance._settings import Settings
@@ -74,8 +76,13 @@ class WorkerResults:
         data = getattr(report, RECORDED, None)
         if not data:
             return
-        run = self.run
-        run.recorder.merge(data["outcomes"], data["failures"])
+        run, recorder = self.run, self.run.recorder
+        # The report package says how parts of one run combine (a failure two workers met is one
+        # failure). Outcomes only add up, so they are not copied again. The controller runs no
+        # check, so its recorder never deduplicates a failure of its own against these.
+        with recorder.lock:
+            folded = merge({"failures": recorder.failures, "errors": recorder.errors}, data)
+            recorder.outcomes.extend(folded["outcomes"])
+            recorder.failures[:], recorder.errors[:] = folded["failures"], folded["errors"]
         run.created.extend(tuple(item) for item in data["created"])
-        run.recorder.errors.extend(data["errors"])
         run.transport.requests_sent += data["requests"]

@@ -1,4 +1,4 @@
-"""report.html: one self-contained page rendered from reports/templates/report.html.j2."""
+"""report.html: one self-contained page rendered from the package's templates/report.html.j2."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader
+from jinja2 import Environment, PackageLoader
 
-from valora_spec.report._paths import TEMPLATES_DIR
+from valora_spec.report._paths import PACKAGE, TEMPLATES
 from valora_spec.report._statuses import ERROR, FAIL, NOT_APPLICABLE, PASS, SKIP, WAIVED
 
 TEMPLATE = "report.html.j2"
@@ -17,7 +17,7 @@ _MAX_BODY = 20_000  # characters of a body shown inline; report.json keeps what 
 
 def render_html(report: Mapping[str, Any]) -> str:
     env = Environment(
-        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        loader=PackageLoader(PACKAGE, TEMPLATES),
         autoescape=True,  # every value may come from the target under test
         trim_blocks=True,
         lstrip_blocks=True,

@@ -1,8 +1,13 @@
-"""Where the report format's files are: package data (see valora_spec._paths)."""
+"""The report format's own files: package data of valora_spec.report, read via importlib.resources.
+
+No path leaves the package, so an installed wheel and a clone read the same files.
+"""
 
 from __future__ import annotations
 
-from valora_spec._paths import REPORTS_DIR
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 
-REPORT_SCHEMA = REPORTS_DIR / "report.schema.json"
-TEMPLATES_DIR = REPORTS_DIR / "templates"
+PACKAGE = "valora_spec.report"
+REPORT_SCHEMA: Traversable = files(PACKAGE) / "schema" / "report.schema.json"
+TEMPLATES = "templates"  # a folder of PACKAGE, for jinja2's PackageLoader

@@ -1,7 +1,8 @@
-"""Validate a report against reports/report.schema.json."""
+"""Validate a report against the package's schema/report.schema.json."""
 
 from __future__ import annotations
 
+import copy
 import json
 from functools import cache
 from typing import Any
@@ -16,6 +17,11 @@ def _validator() -> Draft202012Validator:
     schema = json.loads(REPORT_SCHEMA.read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
+
+
+def report_schema() -> dict[str, Any]:
+    """A copy, so a caller cannot change what later validations check against."""
+    return copy.deepcopy(dict(_validator().schema))
 
 
 def schema_version() -> str:
