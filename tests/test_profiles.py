@@ -9,23 +9,20 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from valora_spec import _spec
 from valora_spec.conformance._profiles import PROFILES_DIR, load_profiles, profile_from_catalogue
 
 ROOT = Path(__file__).parents[1]
-CATALOGUE_PATH = ROOT / "spec" / "requirements.yaml"
 SCHEMA = json.loads((PROFILES_DIR / "profile.schema.json").read_text(encoding="utf-8"))
 FIX = "refresh with `python -m valora_spec.conformance._profiles`"
 
 
 def catalogue() -> dict:
-    return yaml.safe_load(CATALOGUE_PATH.read_text(encoding="utf-8"))
+    return _spec.load_catalogue(ROOT)
 
 
 def released_versions() -> list[str]:
-    return sorted(
-        (p.parent.name for p in (ROOT / "spec").glob("*/openapi.yaml")),
-        key=lambda v: tuple(int(x) for x in v.split(".")),
-    )
+    return _spec.released_versions(ROOT)
 
 
 def profile_files() -> list[Path]:
@@ -104,7 +101,7 @@ def test_a_patch_profile_demands_what_its_minor_line_demands():
     ("1.9.0", "1.2.1"), (None, "1.2.1"), ("garbage", "1.2.1"),
 ])
 def test_judged_version(declared, judged):
-    from valora_spec.conformance._catalogue import judged_version
+    from valora_spec._versions import judged_version
 
     known = ["1.0.0", "1.0.1", "1.1.0", "1.1.1", "1.2.0", "1.2.1"]
     assert judged_version(declared, known) == judged

@@ -1,7 +1,10 @@
 """Find, load and walk the released spec documents (`spec/<X.Y.Z>/openapi.yaml`).
 
-Shared by the `valora-spec` CLI and the spec tests. Only local `$ref`s (`#/...`) are used in this
-repository: every version is one self-contained document.
+The one place released specs and the requirements catalogue are read, and the one `$ref`
+resolver: shared by the `valora-spec` CLI, the conformance catalogue, compat and the spec tests.
+Only local `$ref`s (`#/...`) are used in this repository: every version is one self-contained
+document. jsonschema and referencing are imported where used: compat resolves through this module
+and must not pay for them at startup.
 """
 
 from __future__ import annotations
@@ -11,18 +14,19 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from jsonschema import Draft202012Validator, FormatChecker
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
 
+from valora_spec import _versions
 from valora_spec._paths import source_root
+
+if TYPE_CHECKING:
+    from jsonschema import FormatChecker
 
 SPEC_FILE = "openapi.yaml"
 RELEASES_FILE = "releases.json"
-SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+REQUIREMENTS_FILE = "requirements.yaml"
 _DOC_URI = "urn:valora:spec"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -41,24 +45,30 @@ def repo_root() -> Path:
     return source_root()
 
 
-def semver_key(version: str) -> tuple[int, int, int]:
-    match = SEMVER.match(version)
-    if not match:
-        raise ValueError(f"not a version X.Y.Z: {version!r}")
-    major, minor, patch = (int(part) for part in match.groups())
-    return major, minor, patch
+def versions_in(spec_dir: Path) -> list[str]:
+    """Every `X.Y.Z/` folder of `spec_dir` holding an openapi.yaml, oldest first."""
+    found = [p.name for p in spec_dir.iterdir()
+             if _versions.is_release_name(p.name) and (p / SPEC_FILE).is_file()]
+    return _versions.sort_versions(found)
 
 
 def released_versions(root: Path | None = None) -> list[str]:
     """Every `spec/X.Y.Z/` folder holding an openapi.yaml, oldest first."""
-    spec_dir = (root or repo_root()) / "spec"
-    found = [p.name for p in spec_dir.iterdir()
-             if SEMVER.match(p.name) and (p / SPEC_FILE).is_file()]
-    return sorted(found, key=semver_key)
+    return versions_in((root or repo_root()) / "spec")
 
 
 def spec_path(version: str, root: Path | None = None) -> Path:
     return (root or repo_root()) / "spec" / version / SPEC_FILE
+
+
+def requirements_path(root: Path | None = None) -> Path:
+    return (root or repo_root()) / "spec" / REQUIREMENTS_FILE
+
+
+def read_yaml(path: Path) -> tuple[Any, str]:
+    """The document at `path`, and the SHA-256 of the very bytes it was parsed from."""
+    data = path.read_bytes()
+    return yaml.load(data.decode("utf-8"), Loader=_LOADER), hashlib.sha256(data).hexdigest()
 
 
 def load_yaml(path: Path) -> Any:
@@ -66,6 +76,7 @@ def load_yaml(path: Path) -> Any:
 
 
 def load_spec(version: str, root: Path | None = None) -> dict[str, Any]:
+    """A released spec, `spec/<version>/openapi.yaml`."""
     return load_yaml(spec_path(version, root))
 
 
@@ -84,14 +95,23 @@ def load_releases(root: Path | None = None) -> dict[str, dict[str, str]]:
     return json.loads(path.read_text(encoding="utf-8"))["releases"]
 
 
+def load_catalogue(root: Path | None = None) -> dict[str, Any]:
+    """The requirements catalogue, `spec/requirements.yaml`, as written (`requirements` and all)."""
+    return load_yaml(requirements_path(root))
+
+
 def load_requirements(root: Path | None = None) -> list[dict[str, Any]]:
-    return load_yaml((root or repo_root()) / "spec" / "requirements.yaml")["requirements"]
+    return load_catalogue(root)["requirements"]
 
 
-def pointer(*parts: str | int) -> str:
+def escape(part: object) -> str:
+    """One JSON pointer segment (RFC 6901): `~` and `/` escaped."""
+    return str(part).replace("~", "~0").replace("/", "~1")
+
+
+def pointer(*parts: object) -> str:
     """A JSON pointer fragment (`#/a/b~1c`) from its unescaped parts."""
-    escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-    return "#" + "".join("/" + p for p in escaped)
+    return "#" + "".join("/" + escape(p) for p in parts)
 
 
 def resolve(doc: Any, ref: str) -> Any:
@@ -214,6 +234,8 @@ def iter_examples(doc: dict[str, Any]) -> Iterator[tuple[str, tuple[str | int, .
 
 def format_checker() -> FormatChecker:
     """Draft 2020-12 format checking, plus `uri` and `uri-reference` (not checked by default)."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
     checker = FormatChecker(Draft202012Validator.FORMAT_CHECKER.checkers)
 
     @checker.checks("uri-reference")
@@ -231,6 +253,10 @@ def format_checker() -> FormatChecker:
 
 def example_errors(doc: dict[str, Any]) -> list[str]:
     """One line per example that does not validate against its schema (Draft 2020-12, formats)."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
     registry = Registry().with_resource(_DOC_URI, DRAFT202012.create_resource(doc))
     checker = format_checker()
     problems = []

@@ -62,9 +62,9 @@ def validation_problems(doc: dict[str, Any]) -> list[str]:
 
 def _spec_file(name: str, root: Path) -> tuple[str, Path]:
     """A version name (`1.2.0`) or a path to an OpenAPI file."""
-    from . import _spec
+    from . import _spec, _versions
 
-    if _spec.SEMVER.match(name):
+    if _versions.is_release_name(name):
         path = _spec.spec_path(name, root)
         if not path.is_file():
             known = ", ".join(_spec.released_versions(root)) or "none"
@@ -189,11 +189,11 @@ def run_lint(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- release
 def run_release(args: argparse.Namespace) -> int:
-    from . import _spec
+    from . import _spec, _versions
 
     root = _spec.repo_root()
     version = args.version
-    if not _spec.SEMVER.match(version):
+    if not _versions.is_release_name(version):
         raise UsageError(f"{version!r} is not a version X.Y.Z")
     folder = root / "spec" / version
     if not (folder / _spec.SPEC_FILE).is_file():
@@ -224,7 +224,7 @@ def run_release(args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
     record["releases"][version] = digests
     record["releases"] = dict(sorted(record["releases"].items(),
-                                     key=lambda item: _spec.semver_key(item[0])))
+                                     key=lambda item: _versions.parse(item[0])))
     record_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     print(f"{version}: released, {len(digests)} file(s) recorded in "
           f"{record_path.relative_to(root)}")

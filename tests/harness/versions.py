@@ -1,7 +1,7 @@
 """The released spec versions as the harness tests see them, derived from spec/ on disk.
 
 One place for the versions the tests name, so that releasing spec/1.3.0 needs no test edit: the
-harness's own helpers list the folders (`released_versions`), order them (`version_key`), group
+harness's own helpers list the folders (`released_versions`), compare them (`at_least`), group
 them by minor line (`minor_line`) and label ranges (`range_label`); the requirements' `since` says
 when a requirement came in.
 """
@@ -9,10 +9,9 @@ when a requirement came in.
 from __future__ import annotations
 
 from valora_spec import _spec
-from valora_spec.conformance._catalogue import minor_line, released_versions, version_key
-from valora_spec.report._semver import range_label
+from valora_spec._versions import at_least, minor_line, range_label
 
-RELEASED: list[str] = released_versions()  # oldest first, patches included
+RELEASED: list[str] = _spec.released_versions()  # oldest first, patches included
 OLDEST, NEWEST = RELEASED[0], RELEASED[-1]
 _LINES = sorted({minor_line(v) for v in RELEASED})
 FIRST_OF_EACH_MINOR = [next(v for v in RELEASED if minor_line(v) == line) for line in _LINES]
@@ -52,7 +51,7 @@ def since(requirement: str) -> str:
 def introduced_after(version: str, up_to: str) -> set[str]:
     """The requirements a server behaving as `version` lacks when it claims `up_to`."""
     return {r for r, first in _SINCE.items()
-            if version_key(version) < version_key(first) <= version_key(up_to)}
+            if not at_least(version, first) and at_least(up_to, first)}
 
 
 def label(newest: str) -> str:

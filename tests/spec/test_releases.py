@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from valora_spec import _spec
+from valora_spec import _spec, _versions
 
 ROOT = _spec.repo_root()
 RECORD_PATH = ROOT / "spec" / _spec.RELEASES_FILE
@@ -19,10 +19,10 @@ def test_the_record_is_well_formed():
     record = json.loads(RECORD_PATH.read_text(encoding="utf-8"))
     assert record["algorithm"] == "sha256"
     for version, files in record["releases"].items():
-        assert _spec.SEMVER.match(version), version
+        assert _versions.is_release_name(version), version
         assert files and all(HEX.match(digest) for digest in files.values()), version
     versions = list(record["releases"])
-    assert versions == sorted(versions, key=_spec.semver_key)
+    assert versions == sorted(versions, key=_versions.parse)
 
 
 def test_every_released_folder_is_recorded():
@@ -34,7 +34,7 @@ def test_every_recorded_release_still_exists():
     assert [v for v in RECORDED if not (ROOT / "spec" / v).is_dir()] == []
 
 
-@pytest.mark.parametrize("version", sorted(RECORDED, key=_spec.semver_key))
+@pytest.mark.parametrize("version", sorted(RECORDED, key=_versions.parse))
 def test_released_folder_is_unchanged(version):
     folder = ROOT / "spec" / version
     recorded, actual = RECORDED[version], _spec.folder_digests(folder)

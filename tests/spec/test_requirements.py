@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from valora_spec import _spec
+from valora_spec import _spec, _versions
 
 from .conftest import VERSIONS
 
@@ -69,7 +69,7 @@ def test_since_and_retired_are_released_versions(catalogue):
             problems.append(f"{r['id']}: since {r['since']!r} is not a released version")
         retired = r["retired"]
         if retired is not None and (retired not in VERSIONS or
-                                    _spec.semver_key(retired) <= _spec.semver_key(r["since"])):
+                                    _versions.parse(retired) <= _versions.parse(r["since"])):
             problems.append(f"{r['id']}: retired {retired!r}")
     assert problems == []
 
@@ -77,7 +77,7 @@ def test_since_and_retired_are_released_versions(catalogue):
 def test_the_catalogue_covers_the_contract(catalogue):
     assert len(catalogue["requirements"]) >= 60
     # every minor version introduced rules; a PATCH release only sharpens their wording
-    minors = {v for v in VERSIONS if _spec.semver_key(v)[2] == 0}
+    minors = {v for v in VERSIONS if _versions.parse(v).micro == 0}
     assert {r["since"] for r in catalogue["requirements"]} == minors
 
 
@@ -89,9 +89,9 @@ def test_every_cited_requirement_exists_and_applies_to_the_version(doc, version,
         r = requirements.get(rid)
         if r is None:
             problems.append(f"{rid}: not in the catalogue")
-        elif _spec.semver_key(r["since"]) > _spec.semver_key(version):
+        elif _versions.parse(r["since"]) > _versions.parse(version):
             problems.append(f"{rid}: since {r['since']}, cited by {version}")
-        elif r["retired"] and _spec.semver_key(r["retired"]) <= _spec.semver_key(version):
+        elif r["retired"] and _versions.parse(r["retired"]) <= _versions.parse(version):
             problems.append(f"{rid}: retired in {r['retired']}, cited by {version}")
     assert problems == []
 
@@ -99,7 +99,7 @@ def test_every_cited_requirement_exists_and_applies_to_the_version(doc, version,
 def test_every_requirement_in_force_is_cited_by_the_version(doc, version, requirements):
     """Each rule a version demands is stated (cited) somewhere in that version's spec."""
     cited = {c for text in _strings(doc) for c in CITATION.findall(text)}
-    key = _spec.semver_key(version)
-    in_force = {rid for rid, r in requirements.items() if _spec.semver_key(r["since"]) <= key
-                and (r["retired"] is None or _spec.semver_key(r["retired"]) > key)}
+    key = _versions.parse(version)
+    in_force = {rid for rid, r in requirements.items() if _versions.parse(r["since"]) <= key
+                and (r["retired"] is None or _versions.parse(r["retired"]) > key)}
     assert sorted(in_force - cited) == []

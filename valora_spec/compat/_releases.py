@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from valora_spec import _spec, _versions
+
 from ._compare import compare
-from ._load import VERSION, load_spec
+from ._load import load_spec
 from ._model import Bump, CompatResult
 from ._policy import Policy
-
-Version = tuple[int, int, int]
 
 
 @dataclass(frozen=True)
@@ -25,21 +25,15 @@ class PairVerdict:
         return self.declared >= self.result.required_bump
 
 
-def released_versions(spec_dir: Path) -> list[tuple[Version, Path]]:
-    """Folders named X.Y.Z holding an openapi.yaml, oldest first."""
-    found = []
-    for folder in spec_dir.iterdir():
-        match = VERSION.match(folder.name)
-        if match and (folder / "openapi.yaml").is_file():
-            major, minor, patch = (int(part) for part in match.groups())
-            found.append(((major, minor, patch), folder / "openapi.yaml"))
-    return sorted(found)
+def released_versions(spec_dir: Path) -> list[tuple[str, Path]]:
+    """(version, its openapi.yaml) of every X.Y.Z folder holding one, oldest first."""
+    return [(version, spec_dir / version / _spec.SPEC_FILE) for version in _spec.versions_in(spec_dir)]
 
 
-def declared_bump(old: Version, new: Version) -> Bump:
-    if new[0] != old[0]:
+def declared_bump(old: str, new: str) -> Bump:
+    if _versions.major(new) != _versions.major(old):
         return Bump.MAJOR
-    if new[1] != old[1]:
+    if _versions.minor_line(new) != _versions.minor_line(old):
         return Bump.MINOR
     return Bump.PATCH
 
@@ -53,8 +47,8 @@ def check_releases(spec_dir: Path, policy: Policy | None = None) -> list[PairVer
         result = compare(documents[index - 1], documents[index], policy)
         verdicts.append(
             PairVerdict(
-                old=".".join(map(str, old_version)),
-                new=".".join(map(str, new_version)),
+                old=old_version,
+                new=new_version,
                 declared=declared_bump(old_version, new_version),
                 result=result,
             )

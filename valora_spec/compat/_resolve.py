@@ -1,19 +1,15 @@
-"""Local `$ref` resolution and JSON pointers."""
+"""Local `$ref`s of one document, resolved by `valora_spec._spec` and cached; JSON pointers."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
+from valora_spec._spec import escape, pointer, resolve
+
 from ._errors import SpecError
 
-
-def escape(segment: object) -> str:
-    return str(segment).replace("~", "~0").replace("/", "~1")
-
-
-def pointer(*segments: object) -> str:
-    return "#/" + "/".join(escape(segment) for segment in segments) if segments else "#"
+__all__ = ["Resolver", "escape", "join", "pointer", "ref_of"]
 
 
 def join(base: str, segments: Iterable[object]) -> str:
@@ -63,13 +59,7 @@ class Resolver:
     def _lookup(self, ref: str) -> Any:
         if not ref.startswith("#"):
             raise SpecError(f"only local $refs are supported, got {ref!r}")
-        node: Any = self.document
-        for raw in ref[1:].split("/")[1:]:
-            segment = raw.replace("~1", "/").replace("~0", "~")
-            if isinstance(node, dict) and segment in node:
-                node = node[segment]
-            elif isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
-                node = node[int(segment)]
-            else:
-                raise SpecError(f"unresolvable $ref {ref!r}")
-        return node
+        try:
+            return resolve(self.document, ref)
+        except LookupError:
+            raise SpecError(f"unresolvable $ref {ref!r}") from None

@@ -10,9 +10,7 @@ import ast
 import sys
 from pathlib import Path
 
-import yaml
-
-from valora_spec._paths import SPEC_DIR
+from valora_spec import _spec
 
 SUITE_DIR = Path(__file__).resolve().parent
 
@@ -56,12 +54,12 @@ def render(catalogue: dict, checks: dict[str, list[str]]) -> str:
 
 
 def current() -> str:
-    catalogue = yaml.safe_load((SPEC_DIR / "requirements.yaml").read_text(encoding="utf-8"))
+    catalogue = _spec.load_catalogue()
     return render(catalogue, checks_by_requirement())
 
 
 def main() -> int:
-    target = SPEC_DIR.resolve().parent / "docs" / "requirement-checks.md"
+    target = _spec.repo_root() / "docs" / "requirement-checks.md"
     target.write_text(current(), encoding="utf-8")
     print(f"wrote {target}")
     return 0

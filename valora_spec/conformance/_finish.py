@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from valora_spec._redact import redact_test_report
 from valora_spec.conformance._profiles import load_profiles, load_waivers
 from valora_spec.report import build, write
 
@@ -148,17 +149,6 @@ def _scrub_terminal(run: Run, config: pytest.Config) -> None:
     stats = getattr(reporter, "stats", None)
     if not stats or not run.transport.secrets:
         return
-    redact = run.transport.redact
     for reports in stats.values():
         for report in reports:
-            longrepr = getattr(report, "longrepr", None)
-            if isinstance(longrepr, tuple) and len(longrepr) == 3:  # a skip: (path, line, reason)
-                report.longrepr = (longrepr[0], longrepr[1], redact(str(longrepr[2])))
-            elif longrepr is not None and redact(text := str(longrepr)) != text:
-                report.longrepr = redact(text)
-            sections = getattr(report, "sections", None)
-            if sections:
-                report.sections = [(title, redact(content)) for title, content in sections]
-            message = getattr(report, "message", None)  # warnings
-            if isinstance(message, str):
-                report.message = redact(message)
+            redact_test_report(report, run.transport.redact)

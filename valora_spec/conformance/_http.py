@@ -20,13 +20,13 @@ from typing import Any
 
 import httpx
 
+from valora_spec._redact import KEY_PLACEHOLDERS, SENSITIVE_HEADERS, replace_secrets, safe_headers
+
 MAX_BODY = 8 * 1024 * 1024  # a response larger than this is a failure, not something to buffer
 MAX_RETRIES_429 = 3
 MAX_RETRY_AFTER = 5.0
 MAX_CONSECUTIVE_ERRORS = 6
 JUDGE_INLINE_BELOW = 64 * 1024  # smaller bodies are judged on the caller's thread
-SENSITIVE_HEADERS = {"authorization", "cookie", "x-api-key", "proxy-authorization"}
-KEY_PLACEHOLDERS = ("$VALORA_API_KEY", "$VALORA_API_KEY_B", "$VALORA_READ_ONLY_KEY")
 
 
 class TargetError(Exception):
@@ -170,9 +170,7 @@ class Transport:
         self.http.close()
 
     def redact(self, text: str) -> str:
-        for secret, placeholder in self.secrets.items():
-            text = text.replace(secret, placeholder)
-        return text
+        return replace_secrets(text, self.secrets)
 
     def send(self, method: str, path: str, *, key: str | None, scope: Scope,
              params: dict | None = None,
@@ -342,15 +340,7 @@ class Transport:
         threading.Thread(target=old.close, daemon=True).start()
 
     def _safe_headers(self, headers: dict[str, str]) -> dict[str, str]:
-        safe = {}
-        for name, value in headers.items():
-            scheme, _, credential = value.partition(" ")
-            if name.lower() == "authorization" and credential:  # one of ours: its placeholder
-                value = f"{scheme} {self.secrets.get(credential, '[REDACTED]')}"
-            elif name.lower() in SENSITIVE_HEADERS:
-                value = "[REDACTED]"
-            safe[name] = self.redact(value)
-        return safe
+        return safe_headers(headers, self.secrets)
 
 
 def _decode(raw: bytes, encoding: str | None) -> bytes | None:

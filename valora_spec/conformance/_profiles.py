@@ -11,8 +11,9 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
-from valora_spec._paths import PROFILES_DIR, SPEC_DIR
-from valora_spec.report import _semver, profile_from_catalogue
+from valora_spec import _spec, _versions
+from valora_spec._paths import PROFILES_DIR
+from valora_spec.report import profile_from_catalogue
 
 PROFILE_SCHEMA = PROFILES_DIR / "profile.schema.json"
 
@@ -43,7 +44,7 @@ def load_profiles(directory: Path = PROFILES_DIR) -> list[dict[str, Any]]:
         if path.stem != profile["version"]:
             raise ValueError(f"{path}: file name does not match version {profile['version']}")
         profiles.append(profile)
-    return sorted(profiles, key=lambda p: _semver.parse(p["version"]))
+    return sorted(profiles, key=lambda p: _versions.parse(p["version"]))
 
 
 def load_waivers(path: Path) -> list[dict[str, Any]]:
@@ -105,6 +106,6 @@ _PROFILE_HEADER = (
 
 
 if __name__ == "__main__":
-    _catalogue = yaml.safe_load((SPEC_DIR / "requirements.yaml").read_text())
+    _catalogue = _spec.load_catalogue()
     for _path in sync_profiles(_catalogue):
         print(_path)

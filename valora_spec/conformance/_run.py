@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from valora_spec import __version__
-from valora_spec.conformance._catalogue import Catalogue, judged_version, version_key
+from valora_spec._redact import key_secrets, scrub
+from valora_spec._versions import at_least, judged_version, major, newest
+from valora_spec.conformance._catalogue import Catalogue
 from valora_spec.conformance._cleanup import track_created
 from valora_spec.conformance._http import (
     Client,
@@ -86,13 +88,11 @@ class Run(_Callers):
             keys = embedded.keys
             settings.api_key, settings.api_key_b = keys["api_key"], keys["api_key_b"]
             settings.read_only_key = keys["read_only_key"]
-        placeholders = {keys["api_key"]: "$VALORA_API_KEY", keys["api_key_b"]: "$VALORA_API_KEY_B",
-                        keys["read_only_key"]: "$VALORA_READ_ONLY_KEY"}
         transport = Transport(
             base_url=settings.base_url, request_timeout=settings.request_timeout,
             deadline_at=settings.started + settings.deadline, rate=RateLimiter(settings.max_rps),
             verify=str(settings.ca_bundle) if settings.ca_bundle else True,
-            secrets={k: v for k, v in placeholders.items() if k}, read_only=settings.read_only,
+            secrets=key_secrets(keys), read_only=settings.read_only,
         )
         run = cls(settings, catalogue, transport, Recorder(settings.seed), embedded)
         track_created(run)
@@ -121,7 +121,7 @@ class Run(_Callers):
             self.target_version = judged_version(declared_version, known)
         evaluated = self.settings.evaluate
         if evaluated and self.target_version not in evaluated:
-            self.target_version = max(evaluated, key=version_key)  # judge what is evaluated
+            self.target_version = newest(evaluated)  # judge what is evaluated
         self.validator = ResponseValidator(self.catalogue, self.target_version)
         self.transport.observers.append(self._observe)
         problem = key_works(self.api)
@@ -150,9 +150,9 @@ class Run(_Callers):
     @property
     def versions(self) -> list[str]:
         """The versions whose profiles this run evaluates."""
-        major = self.target_version.split(".")[0]
         chosen = self.settings.evaluate or self.catalogue.versions
-        return [v for v in self.catalogue.versions if v.split(".")[0] == major and v in chosen]
+        return [v for v in self.catalogue.versions
+                if major(v) == major(self.target_version) and v in chosen]
 
     def needed(self, requirements: tuple[str, ...]) -> bool:
         """Whether any evaluated profile demands one of these requirements."""
@@ -195,15 +195,14 @@ class Run(_Callers):
             "spec": {"files": self.catalogue.files}, "cleanup": self.cleanup,
             "harness": {"name": "valora-spec", "version": __version__, "git_commit": _git_commit()},
         }
-        return _scrub(data, self.transport.secrets)
+        return scrub(data, self.transport.secrets)  # whatever echoed a key
 
     def _expand(self, outcome: dict[str, Any]) -> list[dict[str, Any]]:
         """An outcome charged 'from version X on' becomes one outcome per evaluated version."""
         since = outcome.get("version")
         if since is None:
             return [outcome]
-        return [outcome | {"version": v} for v in self.versions
-                if version_key(v) >= version_key(since)]
+        return [outcome | {"version": v} for v in self.versions if at_least(v, since)]
 
 
 class CheckRun(_Callers):
@@ -228,15 +227,3 @@ def _git_commit() -> str | None:
         return None
     return out.stdout.strip() or None
 
-
-def _scrub(value: Any, secrets_map: dict[str, str]) -> Any:
-    """Last line of defence: no credential survives into the report, whatever echoed it."""
-    if isinstance(value, str):
-        for secret, placeholder in secrets_map.items():
-            value = value.replace(secret, placeholder)
-        return value
-    if isinstance(value, dict):
-        return {k: _scrub(v, secrets_map) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub(v, secrets_map) for v in value]
-    return value

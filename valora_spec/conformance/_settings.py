@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from valora_spec._redact import PLACEHOLDER_OF, REDACTED
+
 MIN_KEY_LENGTH = 8
 BUDGETS: dict[str, dict[str, int]] = {
     # examples per operation and generation mode, and stateful steps
@@ -124,10 +126,6 @@ class Settings:
     read_only: bool
     started: float = field(default_factory=time.monotonic)
 
-    @property
-    def secrets(self) -> list[str]:
-        return [k for k in (self.api_key, self.api_key_b, self.read_only_key) if k]
-
     def redacted(self) -> dict[str, Any]:
         """The configuration as it may appear in a report: keys only say whether they were set."""
         return {
@@ -135,9 +133,7 @@ class Settings:
             "seed": self.seed, "max_rps": self.max_rps, "concurrency": self.concurrency,
             "request_timeout": self.request_timeout,
             "deadline": self.deadline, "read_only": self.read_only, "fail_on": self.fail_on,
-            "api_key": "[REDACTED]" if self.api_key else None,
-            "api_key_b": "[REDACTED]" if self.api_key_b else None,
-            "read_only_key": "[REDACTED]" if self.read_only_key else None,
+            **{name: REDACTED if getattr(self, name) else None for name in PLACEHOLDER_OF},
             "baseline": str(self.baseline) if self.baseline else None,
             "waivers": str(self.waivers) if self.waivers else None,
             "signed": bool(self.sign_key),

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from valora_spec.conformance._catalogue import version_key
+from valora_spec import _versions
 from valora_spec.conformance._factory import Factory
 from valora_spec.conformance._http import Client
 from valora_spec.conformance._recorder import Check
@@ -46,7 +46,7 @@ def check(request: pytest.FixtureRequest, run: CheckRun) -> Iterator[Check]:
 @pytest.fixture
 def factory(request: pytest.FixtureRequest, run: CheckRun) -> Factory:
     sinces = [run.catalogue.by_id[r]["since"] for r in declared_requirements(request.node)]
-    return Factory(run, since=max(sinces, key=version_key) if sinces else None)
+    return Factory(run, since=_versions.newest(sinces) if sinces else None)
 
 
 @pytest.fixture

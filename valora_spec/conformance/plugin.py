@@ -19,8 +19,10 @@ from typing import Any, TextIO
 import hypothesis
 import pytest
 
+from valora_spec import _versions
+from valora_spec._redact import redact_test_report
 from valora_spec.conformance import _xdist
-from valora_spec.conformance._catalogue import Catalogue, version_key
+from valora_spec.conformance._catalogue import Catalogue
 from valora_spec.conformance._cleanup import cleanup
 from valora_spec.conformance._finish import EXIT_UNREACHABLE, EXIT_USAGE
 from valora_spec.conformance._http import DeadlineExceeded, TargetError
@@ -218,7 +220,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Gener
         _account(item, call, report, run)
         if report.failed and call.when == "call":
             _excuse_other_versions(item, report, run)
-        _redact(report, run)
+        # no key reaches pytest's own output (terminal, --junitxml), whatever a target echoed
+        redact_test_report(report, run.transport.redact)
         if _xdist.is_worker(item.config):
             _xdist.attach_recorded(item.config, run, report)
     return report
@@ -272,19 +275,7 @@ def _account(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport
 
 def _counts_at(run: Run, requirement: str, since: str | None, judged: str) -> bool:
     """Whether a failure charged from version `since` on counts against the judged version."""
-    return run.catalogue.applies(requirement, judged) and (
-        since is None or version_key(judged) >= version_key(since))
-
-
-def _redact(report: pytest.TestReport, run: Run) -> None:
-    """No key reaches pytest's own output (terminal, --junitxml), whatever a target echoed."""
-    if report.longrepr is None:
-        return
-    if isinstance(report.longrepr, tuple):
-        path, line, reason = report.longrepr
-        report.longrepr = (path, line, run.transport.redact(str(reason)))
-    else:
-        report.longrepr = run.transport.redact(str(report.longrepr))
+    return run.catalogue.applies(requirement, judged) and _versions.at_least(judged, since)
 
 
 def _charge(run: Run, item: pytest.Item, declared: tuple[str, ...], touched: set[str],

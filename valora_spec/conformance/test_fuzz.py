@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, Phase
 from schemathesis import GenerationMode
 
+from valora_spec import _versions
 from valora_spec.conformance import _fuzz
-from valora_spec.conformance._catalogue import version_key
 from valora_spec.conformance._factory import Factory
 from valora_spec.conformance._run import CheckRun
 from valora_spec.conformance._settings import BUDGETS
@@ -122,7 +122,7 @@ def test_undefined_methods_are_405(run: CheckRun, check) -> None:
         if "{" in path:
             continue
         since = min((run.catalogue.introduced(op["operationId"]) for m, op in item.items()
-                     if isinstance(op, dict) and "operationId" in op), key=version_key)
+                     if isinstance(op, dict) and "operationId" in op), key=_versions.parse)
         for method in ("PUT", "DELETE", "PATCH"):
             if method.lower() in item:
                 continue

@@ -6,9 +6,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
-from valora_spec._paths import SPEC_DIR  # data only: the reference never imports the harness
+# shared spec and version helpers only: the reference never imports the harness
+from valora_spec import _spec, _versions
 
 # Every released version, patches included: a PATCH only sharpens the text of its minor line,
 # so x.y.0 and x.y.1 behave alike (the clarified behaviour).
@@ -21,11 +20,7 @@ COMPATIBLE_MIN = "1.0.0"
 def load_spec(version: str) -> dict[str, Any]:
     if version not in SUPPORTED_VERSIONS:
         raise ValueError(f"unsupported spec version {version!r}; choose one of {SUPPORTED_VERSIONS}")
-    # libyaml's loader when present: seven times faster than the pure-Python one.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with (SPEC_DIR / version / "openapi.yaml").open(encoding="utf-8") as handle:
-        document: dict[str, Any] = yaml.load(handle, Loader=loader)
-    return document
+    return _spec.load_spec(version)
 
 
 @dataclass(frozen=True)
@@ -36,7 +31,7 @@ class Features:
 
     @property
     def minor(self) -> int:
-        return int(self.version.split(".")[1])
+        return _versions.minor_line(self.version)[1]
 
     @property
     def package_prices(self) -> bool:  # 1.1: `package` model, package_size/package_amount

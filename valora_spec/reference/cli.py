@@ -7,6 +7,7 @@ import re
 import sqlite3
 import sys
 
+from valora_spec import _versions
 from valora_spec.reference._auth import ROLES
 from valora_spec.reference._server import ForegroundServer, base_url, bind
 from valora_spec.reference._spec import NEWEST_VERSION, SUPPORTED_VERSIONS
@@ -31,7 +32,7 @@ def _rate(text: str) -> float:
 
 
 def _semver(text: str) -> str:
-    if not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", text):
+    if not _versions.is_version(text):
         raise argparse.ArgumentTypeError(f"expected a version X.Y.Z, got {text!r}")
     return text
 

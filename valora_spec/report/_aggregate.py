@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from valora_spec.report import _semver
+from valora_spec import _versions
 from valora_spec.report._statuses import ERROR, NO_CHECK_RAN, OUTCOME_STATUSES, PRECEDENCE, SKIP
 
 
@@ -54,7 +54,8 @@ def aggregate(
     An outcome without a version holds for every evaluated version the requirement applies to.
     Anything the grid cannot place is reported in `warnings` rather than silently dropped.
     """
-    grid: Grid = {req["id"]: {v: Cell() for v in versions if _semver.applies(req, v)} for req in requirements}
+    grid: Grid = {req["id"]: {v: Cell() for v in versions if _versions.applies(req, v)}
+                  for req in requirements}
     for outcome in outcomes:
         req_id = str(outcome.get("requirement", ""))
         cells = grid.get(req_id)

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from valora_spec._redact import redact_report
 from valora_spec.report._badge import badge_eligible, render_badge_json, render_badge_svg
 from valora_spec.report._html import render_html
 from valora_spec.report._junit import render_junit
 from valora_spec.report._manifest import SIGNATURE, write_manifest
-from valora_spec.report._redact import redact_report
 from valora_spec.report._schema import validate_report
 from valora_spec.report._signing import load_private_key
 from valora_spec.report._summary import render_summary

@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from valora_spec.report import _semver
+from valora_spec import _versions
+from valora_spec._redact import redact_report
 from valora_spec.report._aggregate import Grid, aggregate
 from valora_spec.report._baseline import diff_baseline
 from valora_spec.report._profile_eval import evaluate_profile, profile_from_catalogue
 from valora_spec.report._range import compare_claim, compatible_range
-from valora_spec.report._redact import redact_report
 from valora_spec.report._schema import schema_version, validate_report
 from valora_spec.report._statuses import FAIL, INCOMPLETE, NOT_APPLICABLE, PASS, STATUSES, WAIVED
 from valora_spec.report._waivers import sort_waivers
@@ -33,7 +33,7 @@ def build_report(
     now = now or datetime.now(UTC)
     warnings: list[str] = []
     requirements = list(catalogue["requirements"])
-    versions = _semver.sort_versions(list(run.get("versions") or []))
+    versions = _versions.sort_versions(list(run.get("versions") or []))
 
     outcomes, raw_failures = list(run.get("outcomes") or []), list(run.get("failures") or [])
     active, waiver_records = sort_waivers(
@@ -181,7 +181,7 @@ def _why_not_applicable(req: Mapping[str, Any], judged: str | None) -> str:
     if judged is None:
         return "no spec version was evaluated"
     try:
-        if _semver.parse(req["since"]) > _semver.parse(judged):
+        if _versions.parse(req["since"]) > _versions.parse(judged):
             return f"introduced in {req['since']}, after {judged}"
     except ValueError:
         return f"{judged} is not a spec version"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from valora_spec.report import _semver
+from valora_spec import _versions
 from valora_spec.report._statuses import ERROR, FAIL, INCOMPLETE, PASS, SKIP, STATUSES, WAIVED
 
 # A skip excuses a MUST only when its reason says the optional capability is absent,
@@ -91,7 +91,7 @@ def profile_from_catalogue(catalogue: Mapping[str, Any], version: str) -> dict[s
     must: list[str] = []
     should: list[str] = []
     for req in catalogue["requirements"]:
-        if _semver.applies(req, version):
+        if _versions.applies(req, version):
             (must if req["level"] == "MUST" else should).append(req["id"])
     return {
         "version": version,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from valora_spec.report import _semver
+from valora_spec import _versions
 from valora_spec.report._statuses import FAIL, INCOMPLETE, PASS
 
 ProfileResults = Mapping[str, Mapping[str, Any]]  # version -> evaluated profile
@@ -20,7 +20,7 @@ def compatible_range(results: ProfileResults) -> dict[str, Any]:
     passing: list[str] = []
     first_failing: dict[str, Any] | None = None
     unjudged: list[dict[str, Any]] = []
-    for version in _semver.sort_versions(list(results)):
+    for version in _versions.sort_versions(list(results)):
         result = results[version]
         if result["verdict"] == PASS and not (first_failing or unjudged):
             passing.append(version)
@@ -31,7 +31,7 @@ def compatible_range(results: ProfileResults) -> dict[str, Any]:
     measured = {"min": passing[0], "max": passing[-1]} if passing else None
     return {
         "measured": measured,
-        "label": _semver.range_label(passing[0] if passing else None, passing[-1] if passing else None),
+        "label": _versions.range_label(passing[0] if passing else None, passing[-1] if passing else None),
         "first_failing": first_failing,
         "unjudged": unjudged,
     }
@@ -57,14 +57,14 @@ def compare_claim(
     if claimed is None:
         comparison["note"] = "the target declares no spec version"
         return comparison
-    top = _semver.parse(claimed["max"])[:2]
-    floor = _semver.parse(measured["max"])[:2] if measured else (-1, -1)
+    top = _versions.minor_line(claimed["max"])
+    floor = _versions.minor_line(measured["max"]) if measured else (-1, -1)
     if top > floor:
-        above = [v for v in _semver.sort_versions(list(results)) if floor < _semver.parse(v)[:2] <= top]
+        above = [v for v in _versions.sort_versions(list(results)) if floor < _versions.minor_line(v) <= top]
         failing: list[str] = []
         for version in above:
             failing += [r for r in results[version]["failing"] if r not in failing]
-        shown = _semver.range_label(measured["min"], measured["max"]) if measured else "none"
+        shown = _versions.range_label(measured["min"], measured["max"]) if measured else "none"
         comparison["failing_requirements"] = failing
         # An over-claim is a statement about the server, so only failures make one; a claimed
         # version that could not be judged leaves the claim unverified.
@@ -77,7 +77,7 @@ def compare_claim(
         else:
             comparison["note"] = (f"declares {claimed['max']} but the measured range is {shown}; "
                                   "the claimed version was not evaluated")
-    elif measured is not None and top < _semver.parse(measured["max"])[:2]:
+    elif measured is not None and top < _versions.minor_line(measured["max"]):
         comparison["under_claim"] = True
         comparison["note"] = f"declares {claimed['max']} but passes up to {measured['max']}"
     else:
@@ -97,7 +97,7 @@ def _claimed_range(declared: Mapping[str, Any] | None, warnings: list[str]) -> d
     declared_range = declared.get("compatible_range") or {}
     candidates = [v for v in (declared_range.get("min"), declared_range.get("max"), spec_version) if v]
     try:
-        ordered = sorted((str(v) for v in candidates), key=_semver.parse)
+        ordered = sorted((str(v) for v in candidates), key=_versions.parse)
     except ValueError as exc:
         warnings.append(f"declared versions ignored: {exc}")
         return None
