@@ -11,7 +11,7 @@ import pytest
 
 from valora_spec._redact import redact_test_report
 from valora_spec.conformance._profiles import load_profiles, load_waivers
-from valora_spec.report import build, write
+from valora_spec.report import Status, build, write
 
 if TYPE_CHECKING:
     from valora_spec.conformance._run import Run
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # Exit codes of a conformance run (pytest's own argument errors keep pytest's code 4).
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_UNREACHABLE = 0, 1, 2, 3, 6
-_EXIT = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "incomplete": EXIT_INCOMPLETE}
+_EXIT = {Status.PASS: EXIT_PASS, Status.FAIL: EXIT_FAIL, Status.INCOMPLETE: EXIT_INCOMPLETE}
 
 
 def finish(run: Run, config: pytest.Config, *, interrupted: bool = False) -> int:
@@ -71,7 +71,7 @@ def finish(run: Run, config: pytest.Config, *, interrupted: bool = False) -> int
     code = _EXIT[verdict]
     if settings.fail_on == "regression":
         regressions = (report.get("baseline") or {}).get("regressions")
-        code = EXIT_FAIL if regressions else (EXIT_INCOMPLETE if verdict == "incomplete" else EXIT_PASS)
+        code = EXIT_FAIL if regressions else (EXIT_INCOMPLETE if verdict == Status.INCOMPLETE else EXIT_PASS)
     meaning = {EXIT_PASS: "", EXIT_FAIL: " (the server breaks the contract)",
                EXIT_INCOMPLETE: " (not everything could be judged: not a verdict on the server)"}
     run.verdict_line = (f"verdict {verdict.upper()} against {report.get('target_version')} · "
@@ -102,21 +102,21 @@ def _charge_unevaluated(run: Run, config: pytest.Config, interrupted: bool) -> N
     a run stopped early (--deadline, Ctrl-C, SIGTERM) leaves them `skip`, reason "interrupted".
     Either way their profiles are incomplete: never a verdict on the server.
     """
-    status = "error"
+    status = Status.ERROR
     if run.fatal:
         why, scope = run.fatal, None  # nothing could be evaluated: every requirement
     elif time.monotonic() >= run.transport.deadline_at:
-        status, why = "skip", f"the run hit its --deadline of {run.settings.deadline:g} s (interrupted)"
+        status, why = Status.SKIP, f"the run hit its --deadline of {run.settings.deadline:g} s (interrupted)"
         scope = _selected_requirements(config)
     elif interrupted:  # before "down": a stop signal may have ended the target too
-        status, why, scope = "skip", "interrupted: the run was stopped", _selected_requirements(config)
+        status, why, scope = Status.SKIP, "interrupted: the run was stopped", _selected_requirements(config)
     elif run.transport.down:
         why = f"the target stopped answering ({run.transport.down})"
         scope = _selected_requirements(config)
     else:
         return
-    evaluated = {o["requirement"] for o in run.recorder.outcomes
-                 if o["status"] in ("pass", "fail", "error")}
+    evaluated = {o.requirement for o in run.recorder.outcomes
+                 if o.status in (Status.PASS, Status.FAIL, Status.ERROR)}
     for requirement in run.catalogue.requirements:
         req_id = requirement["id"]
         if req_id in evaluated or (scope is not None and req_id not in scope):

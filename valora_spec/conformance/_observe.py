@@ -6,6 +6,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from valora_spec.conformance._http import Reply, Scope
+from valora_spec.report import Status
 
 if TYPE_CHECKING:
     from valora_spec.conformance._run import Run
@@ -29,7 +30,7 @@ def observe_reply(run: Run, reply: Reply, scope: Scope) -> None:
             key = (requirement, label, version)
             if key not in seen:  # one pass per requirement and operation is enough
                 seen.add(key)
-                recorder.outcome(requirement, "pass", check=check, version=version)
+                recorder.outcome(requirement, Status.PASS, check=check, version=version)
         else:
             recorder.failure(requirement, check=check, operation=label, message=message,
                              expected=expected, observed=observed, exchange=reply.exchange,

@@ -2,67 +2,106 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from valora_spec.conformance._http import Exchange
+from valora_spec.report import Status
 
 
 class CheckFailed(AssertionError):
     """A requirement failed and the check cannot go on (already recorded)."""
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """One check's finding for one requirement."""
+
+    requirement: str
+    status: Status
+    check: str  # the pytest node id, or "harness"
+    reason: str = ""
+    version: str | None = None  # charged from this version on; None: every evaluated version
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"requirement": self.requirement, "version": self.version,
+                "status": self.status.value, "reason": self.reason, "check": self.check}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Outcome:
+        return cls(data["requirement"], Status(data["status"]), data["check"],
+                   data.get("reason", ""), data.get("version"))
+
+
+@dataclass
+class Failure:
+    """A failed requirement with its evidence; the same finding again only counts up."""
+
+    requirement: str
+    version: str | None
+    operation: str
+    check: str
+    message: str
+    expected: str
+    observed: str
+    reproduction: str  # a runnable curl (or a chain of them), keys as placeholders
+    seed: int
+    request: dict[str, Any] | None
+    response: dict[str, Any] | None
+    occurrences: int = 1
+
+    @property
+    def key(self) -> tuple[str, str | None, str, str]:
+        return (self.requirement, self.version, self.operation, self.message)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Failure:
+        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
+
+
 @dataclass
 class Recorder:
     seed: int
-    outcomes: list[dict[str, Any]] = field(default_factory=list)
-    failures: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     # failures reported once per (requirement, version, operation, message), counted otherwise
-    _seen: dict[tuple, dict] = field(default_factory=dict)
+    _seen: dict[tuple, Failure] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
 
-    def outcome(self, requirement: str, status: str, *, check: str, reason: str = "",
+    def outcome(self, requirement: str, status: Status, *, check: str, reason: str = "",
                 version: str | None = None) -> None:
         with self.lock:
-            self.outcomes.append({"requirement": requirement, "version": version,
-                                  "status": status, "reason": reason, "check": check})
+            self.outcomes.append(Outcome(requirement, Status(status), check, reason, version))
 
-    def merge(self, outcomes: list[dict[str, Any]], failures: list[dict[str, Any]]) -> None:
-        """Another process's records (an xdist worker's), failures deduplicated as here."""
+    def replace(self, outcomes: list[Outcome], failures: list[Failure], errors: list[str]) -> None:
+        """The records of the whole run, folded from its parts (xdist workers)."""
         with self.lock:
-            self.outcomes.extend(outcomes)
-            for entry in failures:
-                key = (entry["requirement"], entry["version"], entry["operation"], entry["message"])
-                if key in self._seen:
-                    self._seen[key]["occurrences"] += entry["occurrences"]
-                else:
-                    self._seen[key] = entry
-                    self.failures.append(entry)
+            self.outcomes[:], self.failures[:], self.errors[:] = outcomes, failures, errors
+            self._seen = {f.key: f for f in failures}
 
     def failure(self, requirement: str, *, check: str, operation: str, message: str,
                 expected: str = "", observed: str = "", exchange: Exchange | None = None,
                 version: str | None = None, reproduction: str | None = None) -> None:
-        self.outcome(requirement, "fail", check=check, reason=message, version=version)
-        key = (requirement, version, operation, message)
+        self.outcome(requirement, Status.FAIL, check=check, reason=message, version=version)
+        entry = Failure(
+            requirement, version, operation, check, message, expected, observed,
+            reproduction or (exchange.curl() if exchange else ""), self.seed,
+            exchange.as_request() if exchange else None,
+            exchange.as_response() if exchange else None)
         with self.lock:
-            if key in self._seen:
-                self._seen[key]["occurrences"] += 1
+            if entry.key in self._seen:
+                self._seen[entry.key].occurrences += 1
                 return
-            entry = {
-                "requirement": requirement, "version": version, "operation": operation,
-                "check": check, "message": message, "expected": expected, "observed": observed,
-                "reproduction": reproduction or (exchange.curl() if exchange else ""),
-                "seed": self.seed,
-                "request": exchange.as_request() if exchange else None,
-                "response": exchange.as_response() if exchange else None,
-                "occurrences": 1,
-            }
-            self._seen[key] = entry
+            self._seen[entry.key] = entry
             self.failures.append(entry)
 
 
@@ -85,7 +124,7 @@ class Check:
                                "in @pytest.mark.requirements")
         self.touched.add(requirement)
         if ok:
-            self.recorder.outcome(requirement, "pass", check=self.node, version=version)
+            self.recorder.outcome(requirement, Status.PASS, check=self.node, version=version)
         else:
             self.soft_failures.append(f"{requirement} {operation}: {message}")
             self.recorder.failure(requirement, check=self.node, operation=operation,
@@ -100,4 +139,4 @@ class Check:
 
     def skip(self, requirement: str, reason: str) -> None:
         self.touched.add(requirement)
-        self.recorder.outcome(requirement, "skip", check=self.node, reason=reason)
+        self.recorder.outcome(requirement, Status.SKIP, check=self.node, reason=reason)

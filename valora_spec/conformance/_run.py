@@ -179,7 +179,7 @@ class Run(_Callers):
                           "checks not reached are reported as not evaluated")
         outcomes = []
         for outcome in recorder.outcomes:
-            outcomes.extend(self._expand(outcome))
+            outcomes.extend(self._expand(outcome.as_dict()))
         data = {
             "started_at": self.started_at.isoformat(), "finished_at": finished.isoformat(),
             "duration_s": round(duration, 3), "seed": self.settings.seed,
@@ -187,7 +187,8 @@ class Run(_Callers):
             "target": {"base_url": self.settings.base_url, "embedded": self.embedded is not None,
                        "declared": self.declared, "discovery_error": self.discovery_error},
             "target_version": self.target_version, "versions": self.versions,
-            "outcomes": outcomes, "failures": recorder.failures, "errors": errors,
+            "outcomes": outcomes, "failures": [f.as_dict() for f in recorder.failures],
+            "errors": errors,
             "config": self.settings.redacted(),
             "stats": {"requests": self.transport.requests_sent,
                       "requests_per_s": round(self.transport.requests_sent / max(duration, 1e-9), 1),

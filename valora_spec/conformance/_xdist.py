@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from valora_spec.conformance._recorder import Failure, Outcome
 from valora_spec.report import merge
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 SHARED = "valora"  # the key in workerinput
 RECORDED = "valora_recorded"  # the attribute a worker's test report carries
-_SENT = pytest.StashKey[dict[str, int]]()
+_SENT = pytest.StashKey[dict[str, Any]]()
 
 
 def is_worker(config: pytest.Config) -> bool:
@@ -51,18 +52,26 @@ def worker_prefix(config: pytest.Config) -> str:
 
 
 def attach_recorded(config: pytest.Config, run: Run, report: pytest.TestReport) -> None:
-    """What the worker recorded since its last report travels with this one."""
-    sent = config.stash.setdefault(_SENT, {"outcomes": 0, "failures": 0, "created": 0, "errors": 0,
-                                           "requests": 0})
+    """What the worker recorded since its last report travels with this one: new outcomes,
+    errors and creations, and each failure's occurrences not sent yet (new or seen again)."""
+    sent = config.stash.setdefault(_SENT, {"outcomes": 0, "created": 0, "errors": 0,
+                                           "requests": 0, "occurrences": {}})
     recorder = run.recorder
     errors = recorder.errors + run.transport.harness_errors
-    data = {"outcomes": recorder.outcomes[sent["outcomes"]:],
-            "failures": recorder.failures[sent["failures"]:],
+    occurrences = sent["occurrences"]
+    failures = []
+    for failure in list(recorder.failures):
+        new = failure.occurrences - occurrences.get(failure.key, 0)
+        if new > 0:
+            failures.append(failure.as_dict() | {"occurrences": new})
+            occurrences[failure.key] = failure.occurrences
+    data = {"outcomes": [o.as_dict() for o in recorder.outcomes[sent["outcomes"]:]],
+            "failures": failures,
             "created": [list(item) for item in run.created[sent["created"]:]],
             "errors": errors[sent["errors"]:],
             "requests": run.transport.requests_sent - sent["requests"]}
-    sent.update(outcomes=len(recorder.outcomes), failures=len(recorder.failures),
-                created=len(run.created), errors=len(errors), requests=run.transport.requests_sent)
+    sent.update(outcomes=len(recorder.outcomes), created=len(run.created), errors=len(errors),
+                requests=run.transport.requests_sent)
     setattr(report, RECORDED, data)
 
 
@@ -80,9 +89,9 @@ class WorkerResults:
         # The report package says how parts of one run combine (a failure two workers met is one
         # failure). Outcomes only add up, so they are not copied again. The controller runs no
         # check, so its recorder never deduplicates a failure of its own against these.
-        with recorder.lock:
-            folded = merge({"failures": recorder.failures, "errors": recorder.errors}, data)
-            recorder.outcomes.extend(folded["outcomes"])
-            recorder.failures[:], recorder.errors[:] = folded["failures"], folded["errors"]
+        folded = merge({"failures": [f.as_dict() for f in recorder.failures],
+                        "errors": recorder.errors}, data)
+        recorder.replace([*recorder.outcomes, *map(Outcome.from_dict, folded["outcomes"])],
+                         [Failure.from_dict(f) for f in folded["failures"]], folded["errors"])
         run.created.extend(tuple(item) for item in data["created"])
         run.transport.requests_sent += data["requests"]

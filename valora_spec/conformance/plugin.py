@@ -29,6 +29,7 @@ from valora_spec.conformance._http import DeadlineExceeded, TargetError
 from valora_spec.conformance._recorder import Check, CheckFailed
 from valora_spec.conformance._run import Run
 from valora_spec.conformance._settings import UsageError, add_options, read_settings
+from valora_spec.report import Status
 
 RUN_KEY = pytest.StashKey[Run]()
 
@@ -183,7 +184,7 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
         return
     for item in items:
         for req in declared_requirements(item):
-            run.recorder.outcome(req, "skip", check=item.nodeid,
+            run.recorder.outcome(req, Status.SKIP, check=item.nodeid,
                                  reason="not evaluated: its check was deselected (-k, -m or a path)")
 
 
@@ -232,10 +233,11 @@ def _excuse_other_versions(item: pytest.Item, report: pytest.TestReport, run: Ru
     """A check that fails only requirements of versions other than the judged one is shown as
     xfailed with the reason, so pytest's summary never contradicts the verdict."""
     judged = run.target_version
-    failed = [o for o in run.recorder.outcomes if o["check"] == item.nodeid and o["status"] == "fail"]
-    if not failed or any(_counts_at(run, o["requirement"], o.get("version"), judged) for o in failed):
+    failed = [o for o in run.recorder.outcomes
+              if o.check == item.nodeid and o.status == Status.FAIL]
+    if not failed or any(_counts_at(run, o.requirement, o.version, judged) for o in failed):
         return
-    ids = ", ".join(sorted({o["requirement"] for o in failed}))
+    ids = ", ".join(sorted({o.requirement for o in failed}))
     report.outcome = "skipped"
     report.wasxfail = (f"fails {ids}, which the judged version {judged} does not demand "
                        "(see the compatible range)")
@@ -250,7 +252,7 @@ def _account(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport
         reason = _skip_reason(report)
         for req in declared:
             if req not in touched:
-                run.recorder.outcome(req, "skip", check=item.nodeid, reason=reason)
+                run.recorder.outcome(req, Status.SKIP, check=item.nodeid, reason=reason)
         return
     if call.when != "call":
         if report.failed and call.excinfo is not None:  # a fixture broke
@@ -259,9 +261,9 @@ def _account(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport
     if call.excinfo is None:
         untouched = [r for r in declared if r not in touched]
         if check and check.soft_failures:  # judging it depended on a step the target failed
-            status, reason = "skip", f"not evaluated: an earlier finding ({check.soft_failures[0]})"
+            status, reason = Status.SKIP, f"not evaluated: an earlier finding ({check.soft_failures[0]})"
         else:  # a passing check that evaluated nothing is a harness bug
-            status, reason = "error", "the check ran but did not evaluate this requirement"
+            status, reason = Status.ERROR, "the check ran but did not evaluate this requirement"
         for req in untouched:
             run.recorder.outcome(req, status, check=item.nodeid, reason=reason[:300])
         if check and check.soft_failures:
@@ -283,19 +285,19 @@ def _charge(run: Run, item: pytest.Item, declared: tuple[str, ...], touched: set
     if isinstance(exc, CheckFailed):  # the failing requirement is already recorded
         for req in declared:
             if req not in touched:
-                run.recorder.outcome(req, "skip", check=item.nodeid,
+                run.recorder.outcome(req, Status.SKIP, check=item.nodeid,
                                      reason=f"not evaluated: an earlier step failed ({exc})")
         return
     if isinstance(exc, DeadlineExceeded):
-        status, reason = "error", f"not evaluated: {exc}"
+        status, reason = Status.ERROR, f"not evaluated: {exc}"
         item.session.shouldstop = "the run's --deadline passed"
     elif isinstance(exc, TargetError):
-        status, reason = "fail", str(exc)
+        status, reason = Status.FAIL, str(exc)
     else:
-        status, reason = "error", f"harness error: {type(exc).__name__}: {exc}"[:300]
+        status, reason = Status.ERROR, f"harness error: {type(exc).__name__}: {exc}"[:300]
     for req in declared:
-        if req not in touched or status == "fail":
-            if status == "fail":
+        if req not in touched or status == Status.FAIL:
+            if status == Status.FAIL:
                 run.recorder.failure(req, check=item.nodeid, operation="", message=reason)
             else:
                 run.recorder.outcome(req, status, check=item.nodeid, reason=reason)

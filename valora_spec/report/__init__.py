@@ -21,8 +21,10 @@ from valora_spec.report._profile_eval import profile_from_catalogue
 from valora_spec.report._schema import report_schema, validate_report
 from valora_spec.report._signing import fingerprint, load_public_key
 from valora_spec.report._signing import generate_keypair as _generate_keypair
+from valora_spec.report._statuses import Status
 
 __all__ = [
+    "Status",
     "Verification",
     "build",
     "diff",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from valora_spec import _versions
-from valora_spec.report._statuses import ERROR, NO_CHECK_RAN, OUTCOME_STATUSES, PRECEDENCE, SKIP
+from valora_spec.report._statuses import NO_CHECK_RAN, OUTCOME_STATUSES, PRECEDENCE, Status
 
 
 @dataclass
@@ -31,7 +31,7 @@ class Cell:
         for status in PRECEDENCE:
             if status in self.statuses:
                 return status
-        return SKIP
+        return Status.SKIP
 
     @property
     def status_reasons(self) -> list[str]:
@@ -66,7 +66,7 @@ def aggregate(
         reason = str(outcome.get("reason") or "")
         if status not in OUTCOME_STATUSES:
             reason = f"unknown outcome status {status!r}" + (f": {reason}" if reason else "")
-            status = ERROR
+            status = Status.ERROR
         check = str(outcome.get("check") or "")
         version = outcome.get("version")
         if version is None:

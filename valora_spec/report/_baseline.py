@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from valora_spec.report._statuses import ERROR, FAIL, PASS
+from valora_spec.report._statuses import Status
 
 NEW_FAILURE = "new-failure"
 FIXED = "fixed"
 UNCHANGED = "unchanged"
 
-_BAD = (FAIL, ERROR)
+_BAD = (Status.FAIL, Status.ERROR)
 
 
 def diff_baseline(baseline: Mapping[str, Any], requirements: list[Mapping[str, Any]]) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def diff_baseline(baseline: Mapping[str, Any], requirements: list[Mapping[str, A
         old, new = before.get(req["id"]), req["status"]
         if new in _BAD and old not in _BAD:
             mark = NEW_FAILURE
-        elif old in _BAD and new == PASS:
+        elif old in _BAD and new == Status.PASS:
             mark = FIXED
         else:
             mark = UNCHANGED

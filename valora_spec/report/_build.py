@@ -13,7 +13,7 @@ from valora_spec.report._baseline import diff_baseline
 from valora_spec.report._profile_eval import evaluate_profile, profile_from_catalogue
 from valora_spec.report._range import compare_claim, compatible_range
 from valora_spec.report._schema import schema_version, validate_report
-from valora_spec.report._statuses import FAIL, INCOMPLETE, NOT_APPLICABLE, PASS, STATUSES, WAIVED
+from valora_spec.report._statuses import STATUSES, Status
 from valora_spec.report._waivers import sort_waivers
 
 # version -> requirement id -> (status after waivers, reasons)
@@ -57,7 +57,7 @@ def build_report(
         # satisfies an older version only; failing them all is not a version claim's fault,
         # and a claim whose checks were only skipped is unverified, not false.
         message = f"over-claim: {comparison['note']}"
-        outcomes.append({"requirement": "VAL-META-001", "version": claimed, "status": FAIL,
+        outcomes.append({"requirement": "VAL-META-001", "version": claimed, "status": Status.FAIL,
                          "reason": message, "check": "compatible range"})
         raw_failures.append({"requirement": "VAL-META-001", "version": claimed,
                              "operation": "GET /v1/meta", "check": "compatible range",
@@ -126,11 +126,11 @@ def _apply_waivers(grid: Grid, active: Mapping[str, dict[str, Any]], versions: l
         waiver = active.get(req_id)
         for version, cell in cells.items():
             status, reasons = cell.status, list(cell.status_reasons)
-            if waiver is not None and status != PASS:
+            if waiver is not None and status != Status.PASS:
                 if version not in waiver["applied_to"]:  # the grid may be judged twice
                     waiver["applied_to"].append(version)
                 reasons = [f"waived until {waiver['expires']}: {waiver['reason']} (was {status})"]
-                status = WAIVED
+                status = Status.WAIVED
             table[version][req_id] = (status, reasons)
     return table
 
@@ -157,10 +157,10 @@ def _requirement_entry(
     if judged in cells:
         status, reasons = table[judged][req["id"]]
         reason = "; ".join(reasons)
-        if status == WAIVED:
+        if status == Status.WAIVED:
             waived_from = cells[judged].status
     else:
-        status, reason = NOT_APPLICABLE, _why_not_applicable(req, judged)
+        status, reason = Status.NOT_APPLICABLE, _why_not_applicable(req, judged)
     return {
         "id": req["id"],
         "level": req["level"],
@@ -228,7 +228,7 @@ def _outcome_entry(outcome: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _counts(entries: list[Mapping[str, Any]]) -> dict[str, int]:
-    counts = dict.fromkeys((*STATUSES, NOT_APPLICABLE), 0)
+    counts = dict.fromkeys((*STATUSES, Status.NOT_APPLICABLE), 0)
     for entry in entries:
         counts[entry["status"]] += 1
     counts["total"] = len(entries)
@@ -248,7 +248,7 @@ def _verdict(
         unjudged.append("no spec version was evaluated")
     elif judged_result is None:
         unjudged.append(f"spec {judged} was not evaluated")
-    elif judged_result["verdict"] == FAIL:
+    elif judged_result["verdict"] == Status.FAIL:
         failed.append(f"profile {judged} not passed: {len(judged_result['failing'])} MUST "
                       "requirement(s) failing")
     if comparison["over_claim"]:
@@ -259,8 +259,8 @@ def _verdict(
                         f"not evaluated, {len(errored)} with a harness error")
     unjudged += [f"harness error: {e}" for e in errors]
     if failed:
-        return FAIL, failed + unjudged
-    return (INCOMPLETE, unjudged) if unjudged else (PASS, [])
+        return Status.FAIL, failed + unjudged
+    return (Status.INCOMPLETE, unjudged) if unjudged else (Status.PASS, [])
 
 
 def _certification(
@@ -268,7 +268,7 @@ def _certification(
 ) -> dict[str, Any]:
     """A badge certifies the run, so only a passing run at the certification budget earns one."""
     required = (judged_profile or {}).get("certification_budget", "thorough")
-    if verdict != PASS:
+    if verdict != Status.PASS:
         return {"badge": False, "required_budget": required, "reason": f"the verdict is {verdict}"}
     if budget != required:
         return {

@@ -9,7 +9,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader
 
 from valora_spec.report._paths import PACKAGE, TEMPLATES
-from valora_spec.report._statuses import ERROR, FAIL, NOT_APPLICABLE, PASS, SKIP, WAIVED
+from valora_spec.report._statuses import STATUSES, Status
 
 TEMPLATE = "report.html.j2"
 _MAX_BODY = 20_000  # characters of a body shown inline; report.json keeps what the harness kept
@@ -33,13 +33,13 @@ def _view(report: Mapping[str, Any]) -> dict[str, Any]:
     implementation = declared.get("implementation") or {}
     return {
         "areas": sorted({r["area"] for r in report["requirements"]}),
-        "statuses": [PASS, FAIL, ERROR, SKIP, WAIVED, NOT_APPLICABLE],
+        "statuses": [*STATUSES, Status.NOT_APPLICABLE],
         "implementation": " ".join(
             str(x) for x in (implementation.get("name"), implementation.get("version")) if x
         ),
         "failures_by_requirement": _group_failures(report["failures"]),
         "config_json": json.dumps(report.get("config") or {}, indent=2, sort_keys=True),
-        "has_failures": any(r["status"] in (FAIL, ERROR) for r in report["requirements"]),
+        "has_failures": any(r["status"] in (Status.FAIL, Status.ERROR) for r in report["requirements"]),
     }
 
 

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
-from valora_spec.report._statuses import ERROR, FAIL, NOT_APPLICABLE, SKIP, WAIVED
+from valora_spec.report._statuses import Status
 
 _MAX_FAILURES_PER_CASE = 20
 # Characters XML 1.0 cannot carry at all; response bodies sometimes contain them.
@@ -17,11 +17,11 @@ _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 def render_junit(report: Mapping[str, Any]) -> bytes:
     entries = report["requirements"]
     counts = report["counts"]
-    skipped = counts[SKIP] + counts[WAIVED] + counts[NOT_APPLICABLE]
+    skipped = counts[Status.SKIP] + counts[Status.WAIVED] + counts[Status.NOT_APPLICABLE]
     totals = {
         "tests": str(len(entries)),
-        "failures": str(counts[FAIL]),
-        "errors": str(counts[ERROR]),
+        "failures": str(counts[Status.FAIL]),
+        "errors": str(counts[Status.ERROR]),
         "skipped": str(skipped),
         "time": f"{float(report.get('duration_s') or 0):.3f}",
     }
@@ -70,18 +70,18 @@ def _testcase(suite: ET.Element, entry: Mapping[str, Any], report: Mapping[str, 
         {"classname": entry["area"], "name": f"{entry['id']} {entry['title']}", "time": "0"},
     )
     status, reason = entry["status"], entry["reason"]
-    if status in (FAIL, ERROR):
-        tag = "failure" if status == FAIL else "error"
+    if status in (Status.FAIL, Status.ERROR):
+        tag = "failure" if status == Status.FAIL else "error"
         message = _first_line(reason) or status
-        if status == ERROR:
+        if status == Status.ERROR:
             message = f"harness error, not a verdict on the server: {message}"
         element = ET.SubElement(case, tag, {"message": _text(message), "type": entry["level"]})
         element.text = _text(_failure_details(entry, report))
-    elif status == SKIP:
+    elif status == Status.SKIP:
         ET.SubElement(case, "skipped", {"message": _text(reason)})
-    elif status == WAIVED:
+    elif status == Status.WAIVED:
         ET.SubElement(case, "skipped", {"message": _text(f"waived (not passed): {reason}")})
-    elif status == NOT_APPLICABLE:
+    elif status == Status.NOT_APPLICABLE:
         ET.SubElement(case, "skipped", {"message": _text(f"not applicable: {reason}")})
     by_version = ", ".join(f"{v}: {s}" for v, s in entry["by_version"].items()) or "none"
     checks = "\n".join(f"  {c}" for c in entry["checks"]) or "  (none)"

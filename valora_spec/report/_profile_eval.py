@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from valora_spec import _versions
-from valora_spec.report._statuses import ERROR, FAIL, INCOMPLETE, PASS, SKIP, STATUSES, WAIVED
+from valora_spec.report._statuses import STATUSES, Status
 
 # A skip excuses a MUST only when its reason says the optional capability is absent,
 # e.g. "capability absent: rate_limiting". Any of these words counts as "absent".
@@ -25,7 +25,7 @@ def evaluate_profile(profile: Mapping[str, Any], statuses: Statuses) -> dict[str
         "version": profile["version"],
         "source": profile.get("source", "profile"),
         "certification_budget": profile.get("certification_budget", "thorough"),
-        "verdict": PASS,
+        "verdict": Status.PASS,
         "counts": {"must": _zero_counts(), "should": _zero_counts()},
         "failing": [],
         "skipped_required": [],
@@ -35,31 +35,31 @@ def evaluate_profile(profile: Mapping[str, Any], statuses: Statuses) -> dict[str
         "absent_capabilities": [],
     }
     for req_id in must:
-        status, reasons = statuses.get(req_id, (SKIP, [NOT_EVALUATED]))
+        status, reasons = statuses.get(req_id, (Status.SKIP, [NOT_EVALUATED]))
         result["counts"]["must"][status] += 1
-        if status == WAIVED:
+        if status == Status.WAIVED:
             result["waived"].append(req_id)
-        elif status == FAIL:
+        elif status == Status.FAIL:
             result["failing"].append(req_id)
-        elif status == ERROR:
+        elif status == Status.ERROR:
             result["errored"].append(req_id)
-        elif status == SKIP:
+        elif status == Status.SKIP:
             absent = _absent_capability(capabilities.get(req_id, []), reasons)
             if absent is None:
                 result["skipped_required"].append(req_id)
             elif absent not in result["absent_capabilities"]:
                 result["absent_capabilities"].append(absent)
     for req_id in should:
-        status, _ = statuses.get(req_id, (SKIP, [NOT_EVALUATED]))
+        status, _ = statuses.get(req_id, (Status.SKIP, [NOT_EVALUATED]))
         result["counts"]["should"][status] += 1
-        if status == WAIVED:
+        if status == Status.WAIVED:
             result["waived"].append(req_id)
-        elif status == FAIL:
+        elif status == Status.FAIL:
             result["should_failing"].append(req_id)
     if result["failing"]:
-        result["verdict"] = FAIL
+        result["verdict"] = Status.FAIL
     elif result["skipped_required"] or result["errored"]:
-        result["verdict"] = INCOMPLETE
+        result["verdict"] = Status.INCOMPLETE
     return result
 
 

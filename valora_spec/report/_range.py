@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from valora_spec import _versions
-from valora_spec.report._statuses import FAIL, INCOMPLETE, PASS
+from valora_spec.report._statuses import Status
 
 ProfileResults = Mapping[str, Mapping[str, Any]]  # version -> evaluated profile
 
@@ -22,11 +22,11 @@ def compatible_range(results: ProfileResults) -> dict[str, Any]:
     unjudged: list[dict[str, Any]] = []
     for version in _versions.sort_versions(list(results)):
         result = results[version]
-        if result["verdict"] == PASS and not (first_failing or unjudged):
+        if result["verdict"] == Status.PASS and not (first_failing or unjudged):
             passing.append(version)
-        elif result["verdict"] == FAIL and first_failing is None:
+        elif result["verdict"] == Status.FAIL and first_failing is None:
             first_failing = {"version": version, "requirements": list(result["failing"])}
-        elif result["verdict"] == INCOMPLETE:
+        elif result["verdict"] == Status.INCOMPLETE:
             unjudged.append({"version": version, "requirements": _unevaluated(result)})
     measured = {"min": passing[0], "max": passing[-1]} if passing else None
     return {

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from valora_spec.report._badge import badge_eligible
-from valora_spec.report._statuses import ERROR, FAIL
+from valora_spec.report._statuses import Status
 
 _ICONS = {"pass": "✅", "fail": "❌", "error": "⚠️", "incomplete": "⚠️"}
 _MAX_ROWS = 100  # GitHub caps a job summary at 1 MiB; report.html has everything
@@ -95,7 +95,8 @@ def _profiles_table(profiles: list[Mapping[str, Any]]) -> list[str]:
 
 
 def _failing_section(report: Mapping[str, Any]) -> list[str]:
-    failing = [r for r in report["requirements"] if any(s in (FAIL, ERROR) for s in r["by_version"].values())]
+    failing = [r for r in report["requirements"]
+               if any(s in (Status.FAIL, Status.ERROR) for s in r["by_version"].values())]
     if not failing:
         return []
     first_message = {}
@@ -109,7 +110,7 @@ def _failing_section(report: Mapping[str, Any]) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     for r in failing[:_MAX_ROWS]:
-        versions = [v for v, s in r["by_version"].items() if s in (FAIL, ERROR)]
+        versions = [v for v, s in r["by_version"].items() if s in (Status.FAIL, Status.ERROR)]
         detail = first_message.get(r["id"]) or r["reason"]
         lines.append(
             f"| {r['id']} | {r['level']} | {_cell(r['title'])} | {r['status']} "
