@@ -6,17 +6,36 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.exceptions import OpenAPIError
+from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
+from openapi_core.templating.responses.exceptions import ResponseNotFound
+from openapi_core.validation.response.exceptions import HeadersError, HeaderValidationError
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from valora_spec.conformance._catalogue import Catalogue, Operation
 from valora_spec.conformance._http import Reply
 
 HOST = "http://target.invalid"  # the spec is validated with servers reduced to this host
+
+# What openapi-core's error (or one it was raised from) says is wrong, by class; anything else
+# is the body's data (VAL-HTTP-003).
+BROKEN_BY: tuple[tuple[type[BaseException], str], ...] = (
+    (ResponseNotFound, "VAL-HTTP-001"),  # an undocumented status
+    (MediaTypeNotFound, "VAL-HTTP-002"),  # an undocumented media type
+    (HeaderValidationError, "VAL-HTTP-005"),
+    (HeadersError, "VAL-HTTP-005"),
+)
+DATA = "VAL-HTTP-003"
+
+
+class Problem(NamedTuple):
+    requirement: str  # the VAL-HTTP-… requirement the response breaks
+    description: str
 
 
 @dataclass
@@ -47,7 +66,7 @@ class ResponseValidator:
         config = Config(extra_media_type_deserializers={"application/problem+json": _json})
         self.openapi = OpenAPI.from_dict(document, config=config)
         self.routes = [(_route(op), op) for op in catalogue.operations(version)]
-        self._seen: dict[tuple, list[str]] = {}
+        self._seen: dict[tuple, list[Problem]] = {}
 
     def match(self, method: str, path: str) -> Operation | None:
         for pattern, op in self.routes:
@@ -55,7 +74,7 @@ class ResponseValidator:
                 return op
         return None
 
-    def problems(self, reply: Reply) -> list[str]:
+    def problems(self, reply: Reply) -> list[Problem]:
         """Why the reply does not conform to its operation's documented response ([] if it does)."""
         # Identical answers (every 401 of an operation, say) need validating only once.
         key = (reply.exchange.method, urlsplit(reply.exchange.url).path, reply.status,
@@ -67,7 +86,7 @@ class ResponseValidator:
             self._seen[key] = self._validate(reply)
         return self._seen[key]
 
-    def _validate(self, reply: Reply) -> list[str]:
+    def _validate(self, reply: Reply) -> list[Problem]:
         url = urlsplit(reply.exchange.url)
         request = _Request(HOST, url.path, reply.exchange.method.lower(),
                            None, "application/json",
@@ -77,9 +96,10 @@ class ResponseValidator:
         try:
             self.openapi.validate_response(request, response)
         except OpenAPIError as exc:
-            return [_describe(exc)]
+            return [Problem(_broken_by(exc), _describe(exc))]
         except Exception as exc:  # noqa: BLE001 - garbage bodies make validators raise anything
-            return [f"response could not be validated: {type(exc).__name__}: {exc}"[:300]]
+            return [Problem(DATA, f"response could not be validated: {type(exc).__name__}: "
+                                  f"{exc}"[:300])]
         return []
 
 
@@ -90,6 +110,16 @@ def _json(data: bytes | str) -> object:
 def _route(op: Operation) -> re.Pattern[str]:
     pattern = re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape("/v1" + op.path))
     return re.compile(pattern)
+
+
+def _broken_by(exc: BaseException) -> str:
+    cause: BaseException | None = exc
+    while cause is not None:
+        for kind, requirement in BROKEN_BY:
+            if isinstance(cause, kind):
+                return requirement
+        cause = cause.__cause__
+    return DATA
 
 
 def _describe(exc: BaseException) -> str:

@@ -30,7 +30,14 @@ from .billing import (
     VolumeUpToExclusive,
 )
 from .discovery import HidesUsageDelay, RangeExcludesDeclaredVersion
-from .http_errors import CharsetRefused, ErrorsAsPlainText, ProblemStatusAlways400, ServerErrorOnNonAscii
+from .http_errors import (
+    CharsetRefused,
+    ErrorsAsPlainText,
+    ProblemStatusAlways400,
+    QueryErrorsAre422,
+    ReceiptsAsText,
+    ServerErrorOnNonAscii,
+)
 from .idempotency import ConcurrentKeyActsTwice, IdempotencyKeyIgnored, ReusedKeyActsAgain
 from .lifecycle import CustomerInUseDeleted, CustomerUpdateNotStored, ForbiddenSubscriptionTransitionAccepted
 from .natural_keys import DuplicateNaturalKeysAccepted, NaturalKeysUniqueAcrossOrganizations
@@ -156,6 +163,9 @@ CATALOGUE: list[Fault] = [
        "test_fuzz_operation and (createCustomer or createProduct)", "ERR-006",
        also=("HTTP-004",)),  # a valid request answered 500 was not accepted either
     # HTTP
+    _f("query_errors_are_422", QueryErrorsAre422, "test_bad_cursor_and_limit_are_rejected",
+       "HTTP-001", also=("PAGE-004",)),
+    _f("receipts_as_text", ReceiptsAsText, "test_ingestion_and_deduplication", "HTTP-002"),
     _f("required_field_missing", CustomerWithoutMetadata,
        "test_created_resources_read_back_and_update", "HTTP-003",
        also=("COMPAT-001",)),  # "a server MUST still send every field its version requires"

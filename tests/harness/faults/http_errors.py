@@ -48,3 +48,27 @@ class ServerErrorOnNonAscii(Middleware):
         if not text.isascii() or not request.body.isascii():
             return problem(500, "internal_error", "'ascii' codec can't encode character")
         return await self.forward(request)
+
+
+class QueryErrorsAre422(Middleware):
+    """A GET whose query is invalid answers 422 (a web framework's default), which no list or
+    read operation documents: their invalid input is a 400."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        body = response.json()
+        if request.method == "GET" and response.status == 400 and isinstance(body, dict):
+            response.status = 422
+            response.set_json(body | {"status": 422})
+        return response
+
+
+class ReceiptsAsText(Middleware):
+    """Event ingestion answers its 202 receipt as `text/plain`, not the documented
+    `application/json` (the body itself is unchanged JSON)."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        if request.method == "POST" and request.path.startswith("/v1/events") and response.ok:
+            response.set_header("content-type", "text/plain; charset=utf-8")
+        return response
