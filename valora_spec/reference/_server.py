@@ -36,7 +36,9 @@ def base_url(sock: socket.socket) -> str:
 def _config(app: Any) -> uvicorn.Config:
     # Quiet: the CLI's stdout carries exactly one line, the base URL. Lifespan "auto": a wrapping
     # middleware that does not pass lifespan events on must not stop the server from starting.
-    return uvicorn.Config(app, log_level="warning", access_log=False, lifespan="auto")
+    # A bounded graceful shutdown: a stopped harness waits for its embedded reference to exit.
+    return uvicorn.Config(app, log_level="warning", access_log=False, lifespan="auto",
+                          timeout_graceful_shutdown=2)
 
 
 class ForegroundServer(uvicorn.Server):
