@@ -152,6 +152,7 @@ class Transport:
     down: str | None = None  # set once the target stops answering altogether
     harness_errors: list[str] = field(default_factory=list)  # observers that broke, for the report
     read_only: bool = False  # --read-only: refuse every unsafe method before it leaves the harness
+    stopped: bool = False  # set by a stop signal: nothing more is sent
     unjudgeable_size: float = math.inf  # bodies this large took observers too long (see _judge)
 
     def __post_init__(self) -> None:
@@ -250,6 +251,8 @@ class Transport:
         if self.read_only and method.upper() not in SAFE_METHODS:
             raise ReadOnlyViolation(f"--read-only: refused to send {method} {path}; "
                                     "a check that writes must be marked `writes`")
+        if self.stopped:
+            raise DeadlineExceeded("the run was stopped before this request")
         if time.monotonic() >= self.deadline_at:
             raise DeadlineExceeded("the run's --deadline passed before this request")
         if self.down:  # fail fast rather than wait a timeout per remaining request

@@ -112,7 +112,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     config.stash[RUN_KEY] = run
     config.pluginmanager.register(_CollectionErrors(run), "valora-collection-errors")
-    _stop_on_sigterm()
+    _stop_on_signals(run)
     if worker:
         run.prefix = _xdist.worker_prefix(config)
         return  # the controller says what is tested, and reports
@@ -150,14 +150,20 @@ def _runs_the_suite(config: pytest.Config) -> bool:
     return False
 
 
-def _stop_on_sigterm() -> None:
-    """A CI job's timeout sends SIGTERM: stop like Ctrl-C, so the report is still written."""
+def _stop_on_signals(run: Run) -> None:
+    """Ctrl-C, or a CI job's timeout (SIGTERM), stops the run and the report is still written.
+
+    The stop is sticky: no request leaves the harness after it, so the run ends promptly even
+    where a library catches the KeyboardInterrupt and carries on.
+    """
+
+    def interrupt(signum: int, frame: object) -> None:
+        run.transport.stopped = True
+        raise KeyboardInterrupt(f"signal {signum}")
+
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupt)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+        signal.signal(signal.SIGTERM, interrupt)
+        signal.signal(signal.SIGINT, interrupt)
 
 
 def _run(config: pytest.Config) -> Run | None:
@@ -288,7 +294,10 @@ def _charge(run: Run, item: pytest.Item, declared: tuple[str, ...], touched: set
                 run.recorder.outcome(req, Status.SKIP, check=item.nodeid,
                                      reason=f"not evaluated: an earlier step failed ({exc})")
         return
-    if isinstance(exc, DeadlineExceeded):
+    if isinstance(exc, DeadlineExceeded) and run.transport.stopped:
+        status, reason = Status.SKIP, "not evaluated: interrupted (the run was stopped)"
+        item.session.shouldstop = "interrupted: the run was stopped"
+    elif isinstance(exc, DeadlineExceeded):
         status, reason = Status.ERROR, f"not evaluated: {exc}"
         item.session.shouldstop = "the run's --deadline passed"
     elif isinstance(exc, TargetError):
@@ -314,7 +323,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = _run(session.config)
     if run is None or _xdist.is_worker(session.config):
         return  # a worker's results went out with its reports
-    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or run.transport.stopped
     if not run.settings.read_only and not run.fatal and not interrupted and run.exit_code is None:
         run.cleanup = cleanup(run)  # a stopped run must write its report within seconds
     verdict = _finish(session.config, run, interrupted=interrupted)
