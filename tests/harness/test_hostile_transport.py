@@ -7,15 +7,28 @@ Except for the first, these servers answer the harness's two start-up requests c
 from __future__ import annotations
 
 import email.utils
+import threading
+import time
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import hostile as h
+import httpx
 import pytest
 from harness_suite import run_suite
 
-from valora_spec.conformance._http import MAX_RETRY_AFTER, _decode, retry_after
+from valora_spec.conformance._http import (
+    JUDGE_INLINE_BELOW,
+    MAX_RETRY_AFTER,
+    Exchange,
+    RateLimiter,
+    Reply,
+    Scope,
+    Transport,
+    _decode,
+    retry_after,
+)
 
 # discovery (lured), plus a check that creates, reads and deletes customers
 CHECKS = ("-k", "test_meta or test_customer_deletion")
@@ -114,3 +127,35 @@ def test_retry_after_values_are_bounded(value: str | None, expected: float) -> N
 def test_a_future_retry_after_date_is_honoured_within_bounds() -> None:
     soon = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=3), usegmt=True)
     assert 1.5 <= retry_after(soon) <= 3.0
+
+
+def test_judging_that_overruns_its_bound_is_stopped_by_the_judging_thread_itself() -> None:
+    """A body too slow to judge (a hostile one) is left unjudged after --request-timeout: the
+    judging thread ends itself at its next call, and the harness says so as its own error."""
+    transport = Transport(base_url="http://127.0.0.1:9", request_timeout=0.3,
+                          deadline_at=time.monotonic() + 60, rate=RateLimiter(0))
+    calls = 0
+
+    def step() -> None:
+        nonlocal calls
+        calls += 1
+
+    def endless(reply: Reply, scope: Scope) -> None:  # pure-Python work that never ends
+        while True:
+            step()
+
+    transport.observers.append(endless)
+    body = b"[" + b"0," * JUDGE_INLINE_BELOW + b"0]"
+    reply = Reply(200, httpx.Headers(), body, Exchange("GET", "http://127.0.0.1:9/v1/x", {}, None), 0.0)
+    before = threading.active_count()
+    started = time.monotonic()
+    transport._judge(reply, Scope("test"))
+    assert time.monotonic() - started < 2
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() == before, "the judging thread is still running"
+    stopped_at = calls
+    time.sleep(0.1)
+    assert calls == stopped_at
+    assert any("took longer than" in e for e in transport.harness_errors), transport.harness_errors

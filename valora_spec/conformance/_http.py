@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import email.utils
 import json
 import math
 import shlex
 import ssl
+import sys
 import threading
 import time
 import zlib
@@ -214,17 +214,23 @@ class Transport:
                 self._observe(observe, reply, scope)
             return
 
+        cancelled = threading.Event()
+
         def judge() -> None:
-            with contextlib.suppress(_Stopped):
-                for observe in list(self.observers):
-                    self._observe(observe, reply, scope)
+            sys.settrace(_stop_when(cancelled))
+            try:
+                with contextlib.suppress(_Stopped):
+                    for observe in list(self.observers):
+                        self._observe(observe, reply, scope)
+            finally:
+                sys.settrace(None)
 
         worker = threading.Thread(target=judge, daemon=True)
         worker.start()
         budget = min(self.request_timeout, max(self.deadline_at - time.monotonic(), 0.1))
         worker.join(budget)
         if worker.is_alive():
-            _stop(worker)  # left running, it would hold the GIL for minutes and slow the run
+            cancelled.set()  # left running, it would hold the GIL for minutes and slow the run
             self.unjudgeable_size = min(self.unjudgeable_size, size)
             self._harness_error(f"{reply.exchange.method} {reply.exchange.url} ({reply.status}) "
                                 f"not judged: checking its {size // 1024} KiB body against the "
@@ -439,31 +445,41 @@ class Client:
         return self.request("DELETE", path, **kwargs)
 
     def send_all(self, requests: Sequence[dict[str, Any]], concurrency: int) -> Iterator[Reply]:
-        """Independent requests (`request()` arguments), at most `concurrency` in flight at once;
-        the replies come back in request order, so judging them is the same at every concurrency."""
-        if concurrency <= 1 or len(requests) <= 1:
-            for request in requests:
-                yield self.request(**request)
-            return
-        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="valora-send")
-        try:
-            futures = [pool.submit(lambda r=request: self.request(**r)) for request in requests]
-            for future in futures:
-                yield future.result()
-        finally:  # stopped early (a failure, the deadline, Ctrl-C): nothing more is sent
-            pool.shutdown(wait=True, cancel_futures=True)
+        """Independent requests (`request()` arguments) of this caller: see `send_all`."""
+        return send_all([(self, request) for request in requests], concurrency)
+
+
+def send_all(calls: Sequence[tuple[Client, dict[str, Any]]], concurrency: int) -> Iterator[Reply]:
+    """Independent requests, each `(client, request() arguments)`, at most `concurrency` in flight
+    at once; the replies come back in call order, so judging them is the same at every concurrency."""
+    if concurrency <= 1 or len(calls) <= 1:
+        for client, request in calls:
+            yield client.request(**request)
+        return
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="valora-send")
+    try:
+        futures = [pool.submit(lambda c=client, r=request: c.request(**r)) for client, request in calls]
+        for future in futures:
+            yield future.result()
+    finally:  # stopped early (a failure, the deadline, Ctrl-C): nothing more is sent
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Stopped(BaseException):
-    """Raised inside a judging thread that ran out of time (not an Exception: nothing catches it)."""
+    """Ends a judging thread that ran out of time (not an Exception: nothing catches it)."""
 
 
-def _stop(thread: threading.Thread) -> None:
-    """Raise _Stopped in a thread busy with pure-Python work; it ends at its next bytecode.
+def _stop_when(cancelled: threading.Event) -> Callable[..., None]:
+    """A trace function that ends its thread at its next Python call once `cancelled` is set.
 
-    Python has no other way to stop a thread. The judging thread holds no resource that an
-    exception could leave inconsistent: its locks are taken in `with` blocks.
+    The thread stops itself, at a call boundary, unwinding its `with` blocks as any exception
+    does; nothing outside it is interrupted. Tracing only calls (no per-line tracing) keeps the
+    cost low, and it is paid only for the rare body too large to judge inline.
     """
-    if thread.ident is not None:
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
-                                                   ctypes.py_object(_Stopped))
+
+    def trace(frame: Any, event: str, arg: Any) -> None:
+        if cancelled.is_set():
+            raise _Stopped
+        return None  # no per-line tracing of the frame
+
+    return trace

@@ -9,6 +9,7 @@ import pytest
 
 from valora_spec.conformance import _expect as expect
 from valora_spec.conformance._factory import Factory
+from valora_spec.conformance._http import send_all
 from valora_spec.conformance._requests import concrete
 from valora_spec.conformance._run import CheckRun
 
@@ -80,21 +81,26 @@ def test_a_valid_key_outside_the_bearer_scheme_is_no_key(run: CheckRun, check) -
 
 @pytest.mark.requirements("VAL-AUTH-001")
 def test_every_operation_requires_a_valid_key(run: CheckRun, check, owned: dict[str, str]) -> None:
+    # Each request is refused by a conforming server, so none depends on another: sent together.
+    cases, calls = [], []
     for op in _ops(run):
         path, query, body = concrete(op, run.catalogue.documents[run.target_version], owned)
         for what, key in _bad_keys(run).items():
-            reply = run.anonymous(key).request(op.method.upper(), path, params=query,
-                                               json_body=body)
-            check.that("VAL-AUTH-001", reply.status == 401,
-                       f"with {what} the operation answered {reply.status}",
-                       operation=op.label, expected=401, observed=reply.status,
+            cases.append((op, what))
+            calls.append((run.anonymous(key), {"method": op.method.upper(), "path": path,
+                                               "params": query, "json_body": body}))
+    replies = send_all(calls, run.settings.concurrency)
+    for (op, what), reply in zip(cases, replies, strict=True):
+        check.that("VAL-AUTH-001", reply.status == 401,
+                   f"with {what} the operation answered {reply.status}",
+                   operation=op.label, expected=401, observed=reply.status,
+                   exchange=reply.exchange, version=_since(run, op))
+        if reply.status == 401:
+            challenge = ", ".join(reply.headers.get_list("www-authenticate"))
+            check.that("VAL-AUTH-001", bearer_challenge(challenge),
+                       "401 without a `WWW-Authenticate: Bearer` challenge",
+                       operation=op.label, expected="Bearer", observed=challenge or "(absent)",
                        exchange=reply.exchange, version=_since(run, op))
-            if reply.status == 401:
-                challenge = ", ".join(reply.headers.get_list("www-authenticate"))
-                check.that("VAL-AUTH-001", bearer_challenge(challenge),
-                           "401 without a `WWW-Authenticate: Bearer` challenge",
-                           operation=op.label, expected="Bearer", observed=challenge or "(absent)",
-                           exchange=reply.exchange, version=_since(run, op))
 
 
 @pytest.mark.requirements("VAL-AUTH-002")
@@ -149,10 +155,11 @@ def test_other_organizations_resources_are_not_found(run: CheckRun, check, api_b
 def test_lists_are_scoped_to_the_organization(run: CheckRun, check, api_b,
                                               owned: dict[str, str]) -> None:
     mine = set(owned.values())
-    for op in _ops(run):
-        if op.method != "get" or "{" in op.path or op.operation_id == "getMeta":
-            continue
-        reply = api_b.get("/v1" + op.path, params={"limit": 100})
+    lists = [op for op in _ops(run)
+             if op.method == "get" and "{" not in op.path and op.operation_id != "getMeta"]
+    replies = api_b.send_all([{"method": "GET", "path": "/v1" + op.path, "params": {"limit": 100}}
+                              for op in lists], run.settings.concurrency)  # reads: independent
+    for op, reply in zip(lists, replies, strict=True):
         if reply.status != 200:
             continue  # judged by the schema checks
         leaked = [item.get("id") for item in reply.json().get("data", [])
