@@ -2,9 +2,13 @@
 
     .venv/bin/python benchmarks/bench_remote.py [--latency 0,50,150] [--concurrency 1,8] [--workers 2,4]
 
-Prints wall time, requests and verdict per (latency, concurrency); every run must give the same
-per-requirement verdicts. The proxy delays each chunk from client to server by the latency, so
-every request pays it once, as a round trip one region away would.
+Each latency runs at each --concurrency with the default `--workers auto`, then at the last
+concurrency serially (`--workers 0`) and with `-n W` for each of --workers.
+
+Prints wall time, requests and verdict per (latency, concurrency, workers); every run must give
+the same per-requirement verdicts. The proxy delivers each chunk from client to server the latency
+after it arrived, so every request pays it once, as a round trip one region away would (a request
+written in two chunks, headers then body, pays it once too, not twice).
 """
 
 from __future__ import annotations
@@ -41,14 +45,25 @@ class LatencyProxy:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
+        """Each chunk leaves `delay` after it arrived, as on a link with that propagation delay:
+        chunks sent back to back (headers, then a body) arrive back to back, not a delay apart."""
+        loop = asyncio.get_running_loop()
+        chunks: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def deliver() -> None:
+            while (chunk := await chunks.get())[1]:
+                await asyncio.sleep(max(0.0, chunk[0] - loop.time()))
+                writer.write(chunk[1])
+                await writer.drain()
+
+        delivering = asyncio.create_task(deliver())
         try:
             while data := await reader.read(65536):
-                if delay:
-                    await asyncio.sleep(delay)
-                writer.write(data)
-                await writer.drain()
+                chunks.put_nowait((loop.time() + delay, data))
+            chunks.put_nowait((0.0, b""))
+            await delivering
         except (ConnectionError, asyncio.CancelledError):
-            pass
+            delivering.cancel()
         finally:
             writer.close()
 
@@ -99,11 +114,13 @@ def main() -> int:
     process, port = start_reference()
     baseline: dict[str, str] | None = None
     same = True
-    print(f"{'latency':>8} {'N':>3} {'extra':>6} {'seconds':>8} {'requests':>8} {'verdict':>10}  verdicts")
+    print(f"{'latency':>8} {'N':>3} {'extra':>11} {'workers':>7} {'seconds':>8} {'requests':>8} "
+          f"{'verdict':>10}  verdicts")
     try:
         top = int(args.concurrency.split(",")[-1])
         runs = [(int(ms), int(n), extra) for ms in args.latency.split(",")
                 for n, extra in [(int(n), []) for n in args.concurrency.split(",")]
+                + [(top, ["--workers", "0"])]  # the default, serial: what the workers add
                 + [(top, ["-n", w]) for w in args.workers.split(",") if w]]
         with tempfile.TemporaryDirectory() as tmp:
             for index, (ms, n, extra) in enumerate(runs):
@@ -114,7 +131,8 @@ def main() -> int:
                 baseline = baseline or statuses
                 agree = statuses == baseline
                 same &= agree
-                print(f"{ms:>6}ms {n:>3} {' '.join(extra) or '-':>6} {seconds:>8.1f} "
+                print(f"{ms:>6}ms {n:>3} {' '.join(extra) or '-':>11} "
+                      f"{report['config'].get('workers', 0):>7} {seconds:>8.1f} "
                       f"{report['stats'].get('requests', 0):>8} {report['verdict']:>10}  "
                       f"{'same' if agree else 'DIFFERENT'}", flush=True)
     finally:

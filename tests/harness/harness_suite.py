@@ -53,7 +53,9 @@ def run_suite(report_dir: Path, *args: str, base_url: str | None = None,
     # the plugin by name, last: these runs often disable autoloading (its entry point) for speed,
     # and -p plugins load in order, so one named in `args` (pytest-base-url) comes first
     command += [*args, "-p", "valora_spec.conformance.plugin"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VALORA_")}
+    # serial unless a test asks (--workers, -n): `auto` times the target, and a loopback server
+    # on a loaded machine could cross the bar; what these runs test must not depend on that
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VALORA_")} | {"VALORA_WORKERS": "0"}
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                           env=env)
     return SuiteResult(done.returncode, done.stdout, done.stderr, report_dir)

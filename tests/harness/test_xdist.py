@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import hostile as h
 from faults import BY_NAME, serve
 from harness_suite import run_suite
 from versions import NEWEST, label
+
+from valora_spec.conformance import _xdist
 
 
 def _statuses(report: dict) -> dict[str, str]:
@@ -32,3 +38,50 @@ def test_two_workers_fail_a_faulty_server_for_the_same_requirements(tmp_path: Pa
     assert fault.requirement in parallel.failing()
     assert parallel.failing() == serial.failing()
     assert any(f["reproduction"] for f in parallel.report["failures"])
+
+
+class _Slow:
+    """An app whose every answer takes `delay` seconds longer: a target one region away."""
+
+    def __init__(self, app: Any, delay: float) -> None:
+        self.app, self.delay = app, delay
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            await asyncio.sleep(self.delay)
+        await self.app(scope, receive, send)
+
+
+def test_workers_share_the_runs_bounds() -> None:
+    settings = SimpleNamespace(concurrency=8, max_rps=30.0, base_url="http://x", api_key="k",
+                               api_key_b=None, read_only_key=None, seed=1, started=5.0)
+    run = SimpleNamespace(settings=settings, prefix="vcabc")
+    shares = [_xdist.shared_with_workers(run, f"gw{i}", 3) for i in range(3)]  # type: ignore[arg-type]
+    assert [share["concurrency"] for share in shares] == [3, 3, 2]  # 8 in flight in all
+    assert sum(share["max_rps"] for share in shares) == 30.0
+    assert {share["started"] for share in shares} == {5.0}  # one deadline for the whole run
+    settings.concurrency = 2  # more workers than requests in flight: one each, the least there is
+    assert [_xdist.shared_with_workers(run, f"gw{i}", 4)["concurrency"]  # type: ignore[arg-type]
+            for i in range(4)] == [1, 1, 1, 1]
+
+
+def test_auto_workers_for_a_remote_target_only(tmp_path: Path) -> None:
+    """`--workers auto` starts workers for a target 40 ms away, judged as the serial run judges,
+    and none for the same server on loopback."""
+    selection = ("-k", "test_crud or test_lists_are_scoped", "--workers", "auto")
+    with h.AsgiServer(_Slow(h.reference_app(), 0.04)) as far:
+        remote = run_suite(tmp_path / "remote", *selection, base_url=far.url)
+    with h.AsgiServer(h.reference_app()) as near:
+        local = run_suite(tmp_path / "local", *selection, base_url=near.url)
+    assert remote.report["config"]["workers"] == 4, remote.stdout[-2000:]
+    assert "4 workers" in remote.stdout
+    assert local.report["config"]["workers"] == 0, local.stdout[-2000:]
+    assert remote.exit_code == local.exit_code == 3  # a selection: incomplete, never fail
+    assert _statuses(remote.report) == _statuses(local.report)
+    assert remote.report["cleanup"]["deleted"] > 0
+
+
+def test_workers_option_is_checked(tmp_path: Path) -> None:
+    result = run_suite(tmp_path / "report", "--workers", "many")
+    assert result.exit_code == 2
+    assert "--workers must be 'auto' or a number of processes, not 'many'" in result.stderr

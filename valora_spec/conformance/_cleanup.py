@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from itertools import groupby
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from valora_spec.conformance._http import Client, Reply, Scope, TargetError
@@ -35,13 +39,24 @@ def cleanup(run: Run) -> dict[str, Any]:
         return result
     view = run.seen_by("harness clean-up")
     clients = [c for c in (view.api, view.api_b) if c is not None]
-    for kind, rid in _ordered(run.created):
+
+    def attempt(kind: str, rid: str) -> tuple[str | None, str | None]:
         try:
-            why = _undo(kind, rid, clients, result)
+            return _undo(kind, rid, clients)
         except TargetError as exc:
-            why = f"not cleaned up: {exc}"[:200]
-        if why:
-            result["left"].append({"kind": kind, "id": rid, "why": why})
+            return None, f"not cleaned up: {exc}"[:200]
+
+    # One kind after another (what blocks a deletion goes first); within a kind the resources
+    # are independent, so up to --concurrency of them are cleaned up at once.
+    with ThreadPoolExecutor(max_workers=run.settings.concurrency,
+                            thread_name_prefix="valora-cleanup") as pool:
+        for kind, group in groupby(_ordered(run.created), key=itemgetter(0)):
+            ids = [rid for _, rid in group]
+            for rid, (done, why) in zip(ids, pool.map(partial(attempt, kind), ids), strict=True):
+                if done:
+                    result[done] += 1
+                if why:
+                    result["left"].append({"kind": kind, "id": rid, "why": why})
     return result
 
 
@@ -85,27 +100,26 @@ def _ordered(created: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(kind, rid) for kind, ids in by_kind.items() for rid in ids] + other
 
 
-def _undo(kind: str, rid: str, clients: list[Client], result: dict[str, Any]) -> str | None:
-    """Clean one resource up; None when nothing of it is left, else why it stays."""
+def _undo(kind: str, rid: str, clients: list[Client]) -> tuple[str | None, str | None]:
+    """Clean one resource up: (what was done: "deleted", "canceled" or None; why something of
+    it stays, or None)."""
     if kind in ("invoice", "coupon", "customer"):
         reply = _first_found(clients, "DELETE", f"/v1/{kind}s/{rid}")
         if reply is None:
-            return None  # gone already (a check deleted it)
+            return None, None  # gone already (a check deleted it)
         if reply.status in (200, 202, 204):
-            result["deleted"] += 1
-            return None
-        return _refusal(reply, f"DELETE /v1/{kind}s/{{id}}")
+            return "deleted", None
+        return None, _refusal(reply, f"DELETE /v1/{kind}s/{{id}}")
     if kind == "subscription":
         reply = _first_found(clients, "POST", f"/v1/subscriptions/{rid}/cancel", body={})
         if reply is None:
-            return None
+            return None, None
         if reply.status == 200:
-            result["canceled"] += 1
-            return "subscriptions cannot be deleted; canceled by the clean-up"
+            return "canceled", "subscriptions cannot be deleted; canceled by the clean-up"
         if reply.status == 409:  # already canceled
-            return "subscriptions cannot be deleted; already canceled"
-        return _refusal(reply, "POST /v1/subscriptions/{id}/cancel")
-    return NO_DELETE.format(kind=kind)
+            return None, "subscriptions cannot be deleted; already canceled"
+        return None, _refusal(reply, "POST /v1/subscriptions/{id}/cancel")
+    return None, NO_DELETE.format(kind=kind)
 
 
 def _first_found(clients: list[Client], method: str, path: str, body: Any = None) -> Reply | None:

@@ -13,7 +13,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -452,17 +452,43 @@ class Client:
 def send_all(calls: Sequence[tuple[Client, dict[str, Any]]], concurrency: int) -> Iterator[Reply]:
     """Independent requests, each `(client, request() arguments)`, at most `concurrency` in flight
     at once; the replies come back in call order, so judging them is the same at every concurrency."""
-    if concurrency <= 1 or len(calls) <= 1:
+    with InFlight(concurrency) as in_flight:
         for client, request in calls:
-            yield client.request(**request)
-        return
-    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="valora-send")
-    try:
-        futures = [pool.submit(lambda c=client, r=request: c.request(**r)) for client, request in calls]
-        for future in futures:
-            yield future.result()
-    finally:  # stopped early (a failure, the deadline, Ctrl-C): nothing more is sent
-        pool.shutdown(wait=True, cancel_futures=True)
+            in_flight.send(client, request)
+        yield from in_flight.replies()
+
+
+class InFlight:
+    """Independent requests sent as they are made, while the caller goes on (generating the
+    next, say), at most `concurrency` at once; `replies()` in the order made. With 1 nothing is
+    sent before `replies()` asks, one after another, as a plain loop would. Leaving the block
+    sends nothing more."""
+
+    def __init__(self, concurrency: int) -> None:
+        self._pool = (ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="valora-send")
+                      if concurrency > 1 else None)
+        self._made: list[Future[Reply] | tuple[Client, dict[str, Any]]] = []
+
+    def send(self, client: Client, request: dict[str, Any]) -> None:
+        if self._pool is None:
+            self._made.append((client, request))
+        else:
+            self._made.append(self._pool.submit(lambda: client.request(**request)))
+
+    def replies(self) -> Iterator[Reply]:
+        for made in self._made:
+            if isinstance(made, Future):
+                yield made.result()
+            else:
+                client, request = made
+                yield client.request(**request)
+
+    def __enter__(self) -> InFlight:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:  # stopped early (a failure, the deadline, Ctrl-C): cancel the rest
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Stopped(BaseException):

@@ -76,6 +76,7 @@ class Run(_Callers):
     exit_code: int | None = None  # set once the report is written
     cleanup: dict[str, Any] | None = None  # what the end-of-run clean-up removed and left
     usage_visible_at: float = 0.0  # monotonic time by which ingested usage must be visible
+    worker_pids: set[int] = field(default_factory=set)  # xdist workers: a stop signal is passed on
 
     @classmethod
     def start(cls, settings: Settings, catalogue: Catalogue) -> Run:

@@ -47,6 +47,10 @@ OPTIONS: list[tuple[str, str, type, Any, str, str]] = [
     ("--concurrency", "VALORA_CONCURRENCY", int, 8, "N",
      "Independent requests in flight at once (1: one after another). Chains of dependent calls "
      "stay in order; the same seed sends the same requests and gets the same verdicts at every N."),
+    ("--workers", "VALORA_WORKERS", str, "auto", "N|auto",
+     "Worker processes running checks side by side (pytest-xdist), sharing the --concurrency and "
+     "--max-rps bounds. auto: none for the embedded reference or a target answering within "
+     "20 ms; for a farther one, up to 4 (latency, not CPU, is what they overlap). -n N overrides."),
     ("--request-timeout", "VALORA_REQUEST_TIMEOUT", float, 10.0, "SECONDS",
      "Seconds allowed per request."),
     ("--deadline", "VALORA_DEADLINE", float, 900.0, "SECONDS", "Seconds allowed for the whole run."),
@@ -124,6 +128,7 @@ class Settings:
     sign_key: Path | None
     ca_bundle: Path | None
     read_only: bool
+    workers: int = 0  # xdist worker processes of this run (set once xdist has decided)
     started: float = field(default_factory=time.monotonic)
 
     def redacted(self) -> dict[str, Any]:
@@ -131,7 +136,7 @@ class Settings:
         return {
             "base_url": self.base_url, "spec_version": self.spec_version, "budget": self.budget,
             "seed": self.seed, "max_rps": self.max_rps, "concurrency": self.concurrency,
-            "request_timeout": self.request_timeout,
+            "workers": self.workers, "request_timeout": self.request_timeout,
             "deadline": self.deadline, "read_only": self.read_only, "fail_on": self.fail_on,
             **{name: REDACTED if getattr(self, name) else None for name in PLACEHOLDER_OF},
             "baseline": str(self.baseline) if self.baseline else None,
@@ -140,13 +145,20 @@ class Settings:
         }
 
 
+def raw_value(config: pytest.Config, name: str) -> tuple[Any, str]:
+    """An option's value as given (None if not), from the command line or else its environment
+    variable, and where it came from."""
+    env = next(option[1] for option in OPTIONS if option[0] == name)
+    value = _option(config, name)
+    if value is None and os.environ.get(env):
+        return os.environ[env], env
+    return value, name
+
+
 def read_settings(config: pytest.Config, known_versions: list[str]) -> Settings:
     values: dict[str, Any] = {}
-    for name, env, kind, default, _metavar, _help in OPTIONS:
-        value = _option(config, name)
-        source = name
-        if value is None and os.environ.get(env):
-            value, source = os.environ[env], env
+    for name, _env, kind, default, _metavar, _help in OPTIONS:
+        value, source = raw_value(config, name)
         values[_dest(name)[len("valora_"):]] = default if value is None else _convert(
             value, kind, source)
     for name, env, _help in FLAGS:
@@ -187,6 +199,8 @@ def read_settings(config: pytest.Config, known_versions: list[str]) -> Settings:
             raise UsageError(f"--{name.replace('_', '-')} must be positive")
     if values["concurrency"] < 1:
         raise UsageError("--concurrency must be at least 1")
+    if values["workers"] != "auto" and not (values["workers"].isdigit() and len(values["workers"]) < 4):
+        raise UsageError(f"--workers must be 'auto' or a number of processes, not {values['workers']!r}")
     if values["max_rps"] < 0:
         raise UsageError("--max-rps must be 0 (unlimited) or positive")
     paths: dict[str, Path | None] = {}

@@ -4,15 +4,25 @@ The controller starts the target (or the embedded reference) and hands each work
 keys, seed and run prefix through xdist's `workerinput`; a worker sends what it recorded with
 each test report (xdist carries a report's attributes to the controller), so the controller's
 results, clean-up and report are those of one run.
+
+Workers overlap latency, not CPU: against a remote target most of a check's time is waiting for
+its chain of dependent calls, and checks are independent. So `--workers auto` (the default)
+starts them for a target farther than a loopback one, and none for the embedded reference,
+where they would only compete for the cores. The workers share the run's bounds: together they
+keep at most `--concurrency` requests in flight and send at most `--max-rps`.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 from valora_spec.conformance._recorder import Failure, Outcome
+from valora_spec.conformance._settings import raw_value
 from valora_spec.report import merge
 
 if TYPE_CHECKING:
@@ -22,6 +32,8 @@ if TYPE_CHECKING:
 SHARED = "valora"  # the key in workerinput
 RECORDED = "valora_recorded"  # the attribute a worker's test report carries
 _SENT = pytest.StashKey[dict[str, Any]]()
+REMOTE = 0.020  # seconds of round trip from which a target is remote enough to pay for workers
+AUTO_WORKERS = 4  # measured on 2 cores at +50 ms: 4 beat 2 and 8 (benchmarks/bench_remote.py)
 
 
 def is_worker(config: pytest.Config) -> bool:
@@ -32,16 +44,73 @@ def is_controller(config: pytest.Config) -> bool:
     return not is_worker(config) and config.getoption("dist", "no") not in (None, "no")
 
 
-def shared_with_workers(run: Run) -> dict[str, Any]:
+def choose_workers(config: pytest.Config) -> None:
+    """Resolve `--workers` into xdist's `-n`, before xdist reads it (an explicit `-n` wins)."""
+    option = config.option
+    if is_worker(config) or getattr(option, "numprocesses", "") is not None:
+        return  # a worker itself, xdist disabled (-p no:xdist), or -n given
+    if option.help or option.collectonly or option.usepdb:
+        return
+    workers = raw_value(config, "--workers")[0] or "auto"
+    if workers != "auto":
+        if workers.isdigit():
+            option.numprocesses = int(workers)
+        return  # a bad value is reported with the other options' errors
+    base_url = raw_value(config, "--base-url")[0]
+    if not base_url:
+        return  # the embedded reference: a loopback target
+    try:
+        concurrency = int(raw_value(config, "--concurrency")[0] or 8)
+    except ValueError:
+        return
+    if concurrency > 1 and _round_trip(base_url, raw_value(config, "--ca-bundle")[0]) >= REMOTE:
+        option.numprocesses = min(AUTO_WORKERS, concurrency)
+
+
+def _round_trip(base_url: str, ca_bundle: str | None) -> float:
+    """The target's round trip, in seconds: the quickest of two unauthenticated GET /v1/meta on
+    one connection, after a first that opens it. 0 when it does not answer in time: the run
+    itself then says what is wrong with the target."""
+    try:
+        with httpx.Client(timeout=2.0, verify=ca_bundle or True) as client:
+            client.get(f"{base_url.rstrip('/')}/v1/meta")
+            times = []
+            for _ in range(2):
+                started = time.monotonic()
+                client.get(f"{base_url.rstrip('/')}/v1/meta")
+                times.append(time.monotonic() - started)
+    except (httpx.HTTPError, OSError, ValueError):
+        return 0.0
+    return min(times)
+
+
+def worker_count(config: pytest.Config) -> int:
+    """How many workers xdist starts (`-n N`, or `--tx` specs such as `3*popen`)."""
+    if getattr(config.option, "dist", "no") in (None, "no"):
+        return 0
+    specs = getattr(config.option, "tx", None) or []
+    return sum(int(spec.split("*", 1)[0]) if "*" in spec else 1 for spec in specs)
+
+
+def shared_with_workers(run: Run, workerid: str, workers: int) -> dict[str, Any]:
+    """What worker `workerid` (gw0, gw1, ...) of `workers` adopts: the controller's target, keys,
+    seed and start, and its share of the bounds."""
     settings = run.settings
+    index, workers = int(workerid.removeprefix("gw")), max(workers, 1)
+    concurrency = settings.concurrency // workers + (index < settings.concurrency % workers)
     return {"base_url": settings.base_url, "api_key": settings.api_key, "api_key_b": settings.api_key_b,
-            "read_only_key": settings.read_only_key, "seed": settings.seed, "prefix": run.prefix}
+            "read_only_key": settings.read_only_key, "seed": settings.seed, "prefix": run.prefix,
+            "started": settings.started, "concurrency": max(concurrency, 1),
+            "max_rps": settings.max_rps / workers}
 
 
 def adopt_controllers_target(config: pytest.Config, settings: Settings) -> None:
-    """A worker tests the controller's target with its keys and seed (no reference of its own)."""
+    """A worker tests the controller's target with its keys and seed (no reference of its own),
+    within its share of the bounds; its deadline runs from the controller's start (popen workers
+    share the machine's monotonic clock)."""
     shared = config.workerinput[SHARED]  # type: ignore[attr-defined]
-    for name in ("base_url", "api_key", "api_key_b", "read_only_key", "seed"):
+    for name in ("base_url", "api_key", "api_key_b", "read_only_key", "seed", "started",
+                 "concurrency", "max_rps"):
         setattr(settings, name, shared[name])
 
 
@@ -69,7 +138,7 @@ def attach_recorded(config: pytest.Config, run: Run, report: pytest.TestReport) 
             "failures": failures,
             "created": [list(item) for item in run.created[sent["created"]:]],
             "errors": errors[sent["errors"]:],
-            "requests": run.transport.requests_sent - sent["requests"]}
+            "requests": run.transport.requests_sent - sent["requests"], "pid": os.getpid()}
     sent.update(outcomes=len(recorder.outcomes), created=len(run.created), errors=len(errors),
                 requests=run.transport.requests_sent)
     setattr(report, RECORDED, data)
@@ -95,3 +164,4 @@ class WorkerResults:
                          [Failure.from_dict(f) for f in folded["failures"]], folded["errors"])
         run.created.extend(tuple(item) for item in data["created"])
         run.transport.requests_sent += data["requests"]
+        run.worker_pids.add(data["pid"])

@@ -8,6 +8,7 @@ The suite's fixtures are in its conftest.py, so they exist for its checks only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -80,6 +81,14 @@ class _WithoutExitLine:
         return getattr(self._stream, name)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_cmdline_main(config: pytest.Config) -> Generator[None, Any, Any]:
+    # a wrapper runs before every implementation, xdist's (which reads -n) included
+    if _runs_the_suite(config):
+        _xdist.choose_workers(config)
+    return (yield)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirements(*ids): the requirements a check verifies")
@@ -101,6 +110,8 @@ def pytest_configure(config: pytest.Config) -> None:
     worker = _xdist.is_worker(config)
     if worker:
         _xdist.adopt_controllers_target(config, settings)
+    else:
+        settings.workers = _xdist.worker_count(config)
     embedded = settings.base_url is None
     try:
         run = Run.start(settings, catalogue)
@@ -121,7 +132,8 @@ def pytest_configure(config: pytest.Config) -> None:
     where = ("the embedded reference implementation at " if embedded else "") + settings.base_url
     declared = (run.declared or {}).get("spec_version", "nothing")
     line = (f"Valora conformance: testing {where} (declares {declared}; judged against "
-            f"{run.target_version}; budget {settings.budget}; seed {settings.seed})")
+            f"{run.target_version}; budget {settings.budget}; seed {settings.seed}"
+            f"{f'; {settings.workers} workers' if settings.workers else ''})")
     print(line, flush=True)
     for option, what in (("--api-key-b", "organization B: tenant isolation"),
                          ("--read-only-key", "a read_only key: role enforcement")):
@@ -159,6 +171,9 @@ def _stop_on_signals(run: Run) -> None:
 
     def interrupt(signum: int, frame: object) -> None:
         run.transport.stopped = True
+        for pid in run.worker_pids:  # xdist workers stop too, as they would with Ctrl-C
+            with contextlib.suppress(OSError):
+                os.kill(pid, signum)
         raise KeyboardInterrupt(f"signal {signum}")
 
     if threading.current_thread() is threading.main_thread():
@@ -216,7 +231,8 @@ def declared_requirements(item: pytest.Item) -> tuple[str, ...]:
 def pytest_configure_node(node: Any) -> None:
     run = _run(node.config)
     if run is not None:
-        node.workerinput[_xdist.SHARED] = _xdist.shared_with_workers(run)
+        node.workerinput[_xdist.SHARED] = _xdist.shared_with_workers(
+            run, node.workerinput["workerid"], run.settings.workers)
 
 
 @pytest.hookimpl(wrapper=True)

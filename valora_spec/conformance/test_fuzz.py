@@ -13,6 +13,7 @@ from schemathesis import GenerationMode
 from valora_spec import _versions
 from valora_spec.conformance import _fuzz
 from valora_spec.conformance._factory import Factory
+from valora_spec.conformance._http import InFlight
 from valora_spec.conformance._run import CheckRun
 from valora_spec.conformance._settings import BUDGETS
 
@@ -74,31 +75,37 @@ def test_fuzz_operation(run: CheckRun, check, schema: Any, fuzz_ids: dict[str, s
                        expected="conforming response", observed=reply.status,
                        exchange=reply.exchange, version=since)
 
-    # Every case is drawn before any is sent: what is generated never depends on an answer,
-    # so the requests (and verdicts) are the same whatever --concurrency is.
-    cases = _fuzz.boundary_cases(schema, op, mode, fuzz_ids, read_only=run.settings.read_only,
-                                 unique=Factory(run).unique)
+    # What is generated never depends on an answer, so the requests (and verdicts) are the same
+    # whatever --concurrency is; each case is sent as soon as it is drawn, so waiting for the
+    # target overlaps drawing the next.
+    sender, made = run.api.schema_checked(), []
 
-    @hypothesis.seed(run.settings.seed)
-    @hypothesis.settings(max_examples=BUDGETS[run.settings.budget]["examples"], deadline=None,
-                         database=None, phases=[Phase.explicit, Phase.generate],
-                         suppress_health_check=list(HealthCheck), derandomize=False,
-                         print_blob=False, verbosity=hypothesis.Verbosity.quiet)
-    @hypothesis.given(case=_fuzz.strategy(schema, op, mode, ids))
-    def draw(case: Any) -> None:
-        cases.append(case)
+    def send(case: Any, in_flight: InFlight) -> None:
+        if (request := _fuzz.request_of(case, run.settings.base_url)) is not None:
+            made.append(case)
+            in_flight.send(sender, request)
 
-    try:
-        draw()
-    except hypothesis.errors.Unsatisfiable:
-        pass  # nothing in this operation can be made invalid at random
-    sendable = [(case, request) for case in cases
-                if (request := _fuzz.request_of(case, run.settings.base_url)) is not None]
-    sent = len(sendable)
-    replies = run.api.schema_checked().send_all([request for _, request in sendable],
-                                                run.settings.concurrency)
-    for (case, _), reply in zip(sendable, replies, strict=True):
-        judge(case, reply)
+    with InFlight(run.settings.concurrency) as in_flight:
+        for case in _fuzz.boundary_cases(schema, op, mode, fuzz_ids, read_only=run.settings.read_only,
+                                         unique=Factory(run).unique):
+            send(case, in_flight)
+
+        @hypothesis.seed(run.settings.seed)
+        @hypothesis.settings(max_examples=BUDGETS[run.settings.budget]["examples"], deadline=None,
+                             database=None, phases=[Phase.explicit, Phase.generate],
+                             suppress_health_check=list(HealthCheck), derandomize=False,
+                             print_blob=False, verbosity=hypothesis.Verbosity.quiet)
+        @hypothesis.given(case=_fuzz.strategy(schema, op, mode, ids))
+        def draw(case: Any) -> None:
+            send(case, in_flight)
+
+        try:
+            draw()
+        except hypothesis.errors.Unsatisfiable:
+            pass  # nothing in this operation can be made invalid at random
+        for case, reply in zip(made, in_flight.replies(), strict=True):
+            judge(case, reply)
+    sent = len(made)
     for requirement in FUZZ_REQUIREMENTS:
         if requirement in found:
             continue

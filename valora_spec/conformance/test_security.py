@@ -62,6 +62,12 @@ def _ops(run: CheckRun) -> list[Any]:
     return run.catalogue.operations(run.target_version)
 
 
+def _request(run: CheckRun, op: Any, owned: dict[str, str]) -> dict[str, Any]:
+    """`Client.request` arguments for a call of `op` on the resources of `owned`."""
+    path, query, body = concrete(op, run.catalogue.documents[run.target_version], owned)
+    return {"method": op.method.upper(), "path": path, "params": query, "json_body": body}
+
+
 def _bad_keys(run: CheckRun) -> dict[str, str | None]:
     return {"no key": None, "an unknown key": "vk_not_a_real_key_0000000000"}
 
@@ -84,11 +90,10 @@ def test_every_operation_requires_a_valid_key(run: CheckRun, check, owned: dict[
     # Each request is refused by a conforming server, so none depends on another: sent together.
     cases, calls = [], []
     for op in _ops(run):
-        path, query, body = concrete(op, run.catalogue.documents[run.target_version], owned)
+        request = _request(run, op, owned)
         for what, key in _bad_keys(run).items():
             cases.append((op, what))
-            calls.append((run.anonymous(key), {"method": op.method.upper(), "path": path,
-                                               "params": query, "json_body": body}))
+            calls.append((run.anonymous(key), request))
     replies = send_all(calls, run.settings.concurrency)
     for (op, what), reply in zip(cases, replies, strict=True):
         check.that("VAL-AUTH-001", reply.status == 401,
@@ -105,9 +110,10 @@ def test_every_operation_requires_a_valid_key(run: CheckRun, check, owned: dict[
 
 @pytest.mark.requirements("VAL-AUTH-002")
 def test_read_only_key_cannot_write(run: CheckRun, check, api_ro, owned: dict[str, str]) -> None:
-    for op in _ops(run):
-        path, query, body = concrete(op, run.catalogue.documents[run.target_version], owned)
-        reply = api_ro.request(op.method.upper(), path, params=query, json_body=body)
+    # a conforming server refuses every write, so no request depends on another: sent together
+    ops = _ops(run)
+    replies = api_ro.send_all([_request(run, op, owned) for op in ops], run.settings.concurrency)
+    for op, reply in zip(ops, replies, strict=True):
         if op.writes:
             check.that("VAL-AUTH-002", reply.status == 403,
                        f"a read_only key got {reply.status} on a write", operation=op.label,
@@ -131,23 +137,23 @@ def test_read_only_key_cannot_write(run: CheckRun, check, api_ro, owned: dict[st
 def test_other_organizations_resources_are_not_found(run: CheckRun, check, api_b,
                                                      owned: dict[str, str]) -> None:
     # compared as JSON values: key order, whitespace and a time's spelling may differ per read
-    before = {k: expect.json_or_none(run.api.get(f"/v1/{k.removesuffix('_id')}s/{v}"))
-              for k, v in owned.items() if k.endswith("_id")}
-    for op in _ops(run):
-        if "{" not in op.path:
-            continue
-        path, query, body = concrete(op, run.catalogue.documents[run.target_version], owned)
-        reply = api_b.request(op.method.upper(), path, params=query, json_body=body)
+    kinds = [k for k in owned if k.endswith("_id")]
+    reads = [{"method": "GET", "path": f"/v1/{k.removesuffix('_id')}s/{owned[k]}"} for k in kinds]
+    before = {k: expect.json_or_none(reply)
+              for k, reply in zip(kinds, run.api.send_all(reads, run.settings.concurrency), strict=True)}
+    # a conforming server finds none of them for B, so none depends on another: sent together
+    ops = [op for op in _ops(run) if "{" in op.path]
+    replies = api_b.send_all([_request(run, op, owned) for op in ops], run.settings.concurrency)
+    for op, reply in zip(ops, replies, strict=True):
         check.that("VAL-AUTH-003", reply.status == 404,
                    f"organization B reached organization A's resource ({reply.status})",
                    operation=op.label, expected=404, observed=reply.status,
                    exchange=reply.exchange, version=_since(run, op))
-    for kind, content in before.items():
-        path = f"/v1/{kind.removesuffix('_id')}s/{owned[kind]}"
-        reply = run.api.get(path)
+    after = run.api.send_all(reads, run.settings.concurrency)
+    for content, read, reply in zip(before.values(), reads, after, strict=True):
         check.that("VAL-AUTH-003", expect.same_json(expect.json_or_none(reply), content),
                    "organization B's request changed organization A's resource",
-                   operation=f"GET {path}", expected="unchanged", observed="changed",
+                   operation=f"GET {read['path']}", expected="unchanged", observed="changed",
                    exchange=reply.exchange)
 
 
