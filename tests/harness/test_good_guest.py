@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -90,8 +91,10 @@ def test_backs_off_on_429(tmp_path: Path) -> None:
     least its Retry-After before that key is used again, and the checks still get their answers."""
     app = h.Recording(h.reference_app(rate_limit=4))
     with h.AsgiServer(app) as server:
-        result = run_suite(tmp_path / "report", "-k",
-                           "test_created_resources or test_customer_deletion", base_url=server.url)
+        # one request at a time: then "the next request with that key" is well defined at the
+        # server (in flight together, requests sent before the 429 arrived would come after it)
+        result = run_suite(tmp_path / "report", "-k", "test_created_resources or test_customer_deletion",
+                           "--concurrency", "1", base_url=server.url)
     # a selection or --read-only judges only part of the profile: incomplete (3), never fail
     assert result.exit_code == 3 and "Traceback" not in result.stdout + result.stderr, result.stdout[-2000:]
     seen = app.requests()
@@ -106,6 +109,43 @@ def test_backs_off_on_429(tmp_path: Path) -> None:
     assert len(throttled) < len(seen) / 3  # it waits rather than hammering
     assert result.status("VAL-CRUD-001") == "pass"
     assert result.status("VAL-CUST-001") == "pass"
+
+
+def test_a_429_pauses_every_request_with_that_key() -> None:
+    """Requests in flight together: once one is answered 429 with `Retry-After: 1`, a request
+    with the same key made after that waits out the second too; one with another key does not."""
+    first = True
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        nonlocal first
+        if scope["type"] != "http":
+            return
+        limited, first = first, False
+        await h.constant(429 if limited else 200, b'{"status": 429}' if limited else b"{}",
+                         headers=[(b"retry-after", b"1")] if limited else None)(scope, receive, send)
+
+    recording = h.Recording(app)
+    with h.AsgiServer(recording) as server:
+        transport = _transport(server.url)
+        throttled = threading.Event()
+        transport.observers.append(lambda reply, scope: reply.status == 429 and throttled.set())
+        first_call = threading.Thread(target=transport.send, args=("GET", "/v1/meta"),
+                                      kwargs={"key": "vk_key_one_0000", "scope": Scope("t")})
+        first_call.start()
+        assert throttled.wait(5)
+        other_key = transport.send("GET", "/v1/meta", key="vk_key_two_0000", scope=Scope("t"))
+        same_key = transport.send("GET", "/v1/meta", key="vk_key_one_0000", scope=Scope("t"))
+        first_call.join(5)
+        transport.close()
+    assert other_key.status == same_key.status == 200
+    seen = recording.requests()
+    limited_at = seen[0].at
+    by_key = {s.headers["authorization"]: [] for s in seen}
+    for s in seen[1:]:
+        by_key[s.headers["authorization"]].append(s.at - limited_at)
+    assert by_key["Bearer vk_key_two_0000"][0] < 0.5  # not paused: another key
+    assert len(by_key["Bearer vk_key_one_0000"]) == 2  # the retry and the later request
+    assert min(by_key["Bearer vk_key_one_0000"]) >= 0.9
 
 
 def test_read_only_sends_no_writes_and_skips_the_checks_that_need_them(tmp_path: Path) -> None:
@@ -162,7 +202,7 @@ class FakeRun:
 
     @property
     def settings(self) -> SimpleNamespace:
-        return SimpleNamespace(base_url=self.transport.base_url)
+        return SimpleNamespace(base_url=self.transport.base_url, concurrency=8)
 
     @property
     def api(self) -> Client:

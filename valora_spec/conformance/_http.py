@@ -157,6 +157,7 @@ class Transport:
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
+        self._paused_until: dict[str | None, float] = {}  # key -> when a 429's Retry-After ends
         # A CA bundle becomes an SSL context once: httpx deprecates verify=<path>.
         self._verify = (ssl.create_default_context(cafile=self.verify)
                         if isinstance(self.verify, str) else self.verify)
@@ -179,19 +180,29 @@ class Transport:
              headers: dict[str, str] | None = None) -> Reply:
         attempt = 0
         while True:
+            self._wait_while_paused(key)
             reply = self._send_once(method, path, key=key, params=params, json_body=json_body,
                                     content=content, headers=headers)
             scope.last = reply.exchange
             self._judge(reply, scope)
             if reply.status != 429 or attempt >= MAX_RETRIES_429:
                 return reply
-            # Being a good guest: honour Retry-After, bounded so a hostile value cannot stall us.
+            # Being a good guest: honour Retry-After, bounded so a hostile value cannot stall us,
+            # for every request with this key, not only this one (others may be in flight).
             attempt += 1
-            self.throttled += 1
             delay = retry_after(reply.headers.get("retry-after"))
-            if time.monotonic() + delay >= self.deadline_at:
-                return reply
-            time.sleep(delay)
+            with self.lock:
+                self.throttled += 1
+                until = time.monotonic() + delay
+                if until >= self.deadline_at:
+                    return reply
+                self._paused_until[key] = max(self._paused_until.get(key, 0.0), until)
+
+    def _wait_while_paused(self, key: str | None) -> None:
+        with self.lock:
+            remaining = self._paused_until.get(key, 0.0) - time.monotonic()
+        if remaining > 0:
+            time.sleep(remaining)
 
     def _judge(self, reply: Reply, scope: Scope) -> None:
         """Pass the reply to every observer, within the per-request time bound.
