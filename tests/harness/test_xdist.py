@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import hostile as h
+import pytest
 from faults import BY_NAME, serve
 from harness_suite import run_suite
 from versions import NEWEST, label
 
 from valora_spec.conformance import _xdist
+from valora_spec.conformance._http import Slots
 
 
 def _statuses(report: dict) -> dict[str, str]:
@@ -52,17 +55,33 @@ class _Slow:
         await self.app(scope, receive, send)
 
 
-def test_workers_share_the_runs_bounds() -> None:
+def test_workers_share_the_runs_bounds(tmp_path: Path) -> None:
+    """Each worker may use any of the run's --concurrency slots, and together no more."""
     settings = SimpleNamespace(concurrency=8, max_rps=30.0, base_url="http://x", api_key="k",
                                api_key_b=None, read_only_key=None, seed=1, started=5.0)
     run = SimpleNamespace(settings=settings, prefix="vcabc")
-    shares = [_xdist.shared_with_workers(run, f"gw{i}", 3) for i in range(3)]  # type: ignore[arg-type]
-    assert [share["concurrency"] for share in shares] == [3, 3, 2]  # 8 in flight in all
+    config = SimpleNamespace(option=SimpleNamespace(dist="load", tx=["popen"] * 3), stash=pytest.Stash())
+    shares = [_xdist.shared_with_workers(config, run, f"gw{i}") for i in range(3)]  # type: ignore[arg-type]
+    assert {share["concurrency"] for share in shares} == {8}  # any worker may take every slot
+    assert len({share["slots"] for share in shares}) == 1  # the same ones
     assert sum(share["max_rps"] for share in shares) == 30.0
     assert {share["started"] for share in shares} == {5.0}  # one deadline for the whole run
-    settings.concurrency = 2  # more workers than requests in flight: one each, the least there is
-    assert [_xdist.shared_with_workers(run, f"gw{i}", 4)["concurrency"]  # type: ignore[arg-type]
-            for i in range(4)] == [1, 1, 1, 1]
+
+    slots = [Slots(shares[0]["slots"], 2), Slots(shares[1]["slots"], 2)]  # two processes' view
+    held = [slots[0].take(), slots[1].take()]
+    waited = threading.Event()
+
+    def third() -> None:
+        slots[0].take().close()
+        waited.set()
+
+    threading.Thread(target=third, daemon=True).start()
+    assert not waited.wait(0.3)  # both slots are held: the third request waits
+    held[1].close()  # the other worker's exchange ends
+    assert waited.wait(2)
+    held[0].close()
+    _xdist.remove_slots(config)  # type: ignore[arg-type]
+    assert not Path(shares[0]["slots"]).exists()
 
 
 def test_auto_workers_for_a_remote_target_only(tmp_path: Path) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import itertools
 import json
 import math
+import os
 import shlex
 import ssl
 import sys
@@ -17,6 +19,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: workers take a fixed share of --concurrency instead
+    fcntl = None  # type: ignore[assignment]
 
 import httpx
 
@@ -135,6 +142,47 @@ class RateLimiter:
             time.sleep(slot - now)
 
 
+CAN_SHARE_SLOTS = fcntl is not None
+
+
+class Slots:
+    """At most `count` requests in flight across the processes of one run (xdist workers): a
+    lock file per slot, locked (flock) for the length of one exchange. A worker short of work
+    lends its share to one that has many independent requests, and a process that ends, however
+    it ends, frees its slots."""
+
+    def __init__(self, directory: str, count: int) -> None:
+        self.paths = [os.path.join(directory, f"slot-{index}") for index in range(count)]
+        self._turn = itertools.count()
+
+    def take(self) -> Slot:
+        first = next(self._turn)
+        order = [self.paths[(first + i) % len(self.paths)] for i in range(len(self.paths))]
+        for path in order:
+            slot = Slot(path)
+            if slot.lock(wait=False):
+                return slot
+        slot = Slot(order[0])  # every slot busy: wait for one, asleep rather than polling
+        slot.lock(wait=True)
+        return slot
+
+
+class Slot:
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def lock(self, *, wait: bool) -> bool:
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(self.fd)
+            return False
+        return True
+
+    def close(self) -> None:
+        os.close(self.fd)  # closing the file releases its lock
+
+
 @dataclass
 class Transport:
     """Shared by every client of a run: connection pool, limits, counters, observers."""
@@ -154,6 +202,7 @@ class Transport:
     read_only: bool = False  # --read-only: refuse every unsafe method before it leaves the harness
     stopped: bool = False  # set by a stop signal: nothing more is sent
     unjudgeable_size: float = math.inf  # bodies this large took observers too long (see _judge)
+    slots: Slots | None = None  # shared with other processes of the run (xdist workers)
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -288,13 +337,18 @@ class Transport:
                             self.redact(content.decode("utf-8", "replace")) if content else None)
         with self.lock:
             self.requests_sent += 1
-        started = time.monotonic()
         outcome: dict[str, Any] = {}
         # A worker thread bounds the whole exchange: httpx's timeouts are per socket read, so a
         # server dripping one byte a second would otherwise hold us forever.
         worker = threading.Thread(target=self._perform, args=(request, outcome), daemon=True)
-        worker.start()
-        worker.join(min(self.request_timeout, max(self.deadline_at - started, 0.01)) + 0.5)
+        slot = self.slots.take() if self.slots is not None else None
+        try:
+            started = time.monotonic()
+            worker.start()
+            worker.join(min(self.request_timeout, max(self.deadline_at - started, 0.01)) + 0.5)
+        finally:
+            if slot is not None:
+                slot.close()  # the exchange is over, or given up on
         if worker.is_alive():
             self._replace_client()
             outcome["error"] = f"no complete response within {self.request_timeout:g} s"

@@ -9,18 +9,22 @@ Workers overlap latency, not CPU: against a remote target most of a check's time
 its chain of dependent calls, and checks are independent. So `--workers auto` (the default)
 starts them for a target farther than a loopback one, and none for the embedded reference,
 where they would only compete for the cores. The workers share the run's bounds: together they
-keep at most `--concurrency` requests in flight and send at most `--max-rps`.
+keep at most `--concurrency` requests in flight (slots any worker may take, see `Slots`) and
+send at most `--max-rps`.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
+from valora_spec.conformance._http import CAN_SHARE_SLOTS, Slots
 from valora_spec.conformance._recorder import Failure, Outcome
 from valora_spec.conformance._settings import raw_value
 from valora_spec.report import merge
@@ -32,6 +36,7 @@ if TYPE_CHECKING:
 SHARED = "valora"  # the key in workerinput
 RECORDED = "valora_recorded"  # the attribute a worker's test report carries
 _SENT = pytest.StashKey[dict[str, Any]]()
+_SLOTS = pytest.StashKey[str]()
 REMOTE = 0.020  # seconds of round trip from which a target is remote enough to pay for workers
 AUTO_WORKERS = 4  # measured on 2 cores at +50 ms: 4 beat 2 and 8 (benchmarks/bench_remote.py)
 
@@ -92,16 +97,38 @@ def worker_count(config: pytest.Config) -> int:
     return sum(int(spec.split("*", 1)[0]) if "*" in spec else 1 for spec in specs)
 
 
-def shared_with_workers(run: Run, workerid: str, workers: int) -> dict[str, Any]:
-    """What worker `workerid` (gw0, gw1, ...) of `workers` adopts: the controller's target, keys,
-    seed and start, and its share of the bounds."""
+def shared_with_workers(config: pytest.Config, run: Run, workerid: str) -> dict[str, Any]:
+    """What worker `workerid` (gw0, gw1, ...) adopts: the controller's target, keys, seed and
+    start, and the bounds: the run's --concurrency slots, shared by all (a fixed share of them
+    where files cannot be locked), and a fixed share of --max-rps."""
     settings = run.settings
-    index, workers = int(workerid.removeprefix("gw")), max(workers, 1)
+    index, workers = int(workerid.removeprefix("gw")), max(worker_count(config), 1)
     concurrency = settings.concurrency // workers + (index < settings.concurrency % workers)
+    slots = _slots_directory(config) if CAN_SHARE_SLOTS else None
     return {"base_url": settings.base_url, "api_key": settings.api_key, "api_key_b": settings.api_key_b,
             "read_only_key": settings.read_only_key, "seed": settings.seed, "prefix": run.prefix,
-            "started": settings.started, "concurrency": max(concurrency, 1),
-            "max_rps": settings.max_rps / workers}
+            "started": settings.started, "max_rps": settings.max_rps / workers, "slots": slots,
+            "concurrency": settings.concurrency if slots else max(concurrency, 1)}
+
+
+def _slots_directory(config: pytest.Config) -> str:
+    if _SLOTS not in config.stash:
+        config.stash[_SLOTS] = tempfile.mkdtemp(prefix="valora-slots-")
+    return config.stash[_SLOTS]
+
+
+def remove_slots(config: pytest.Config) -> None:
+    """At the controller's end: the slot files are of no use once the workers are gone."""
+    directory = config.stash.get(_SLOTS, None)
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def take_shared_slots(config: pytest.Config, run: Run) -> None:
+    """A worker's requests count against the slots shared by every worker of the run."""
+    directory = config.workerinput[SHARED]["slots"]  # type: ignore[attr-defined]
+    if directory:
+        run.transport.slots = Slots(directory, run.settings.concurrency)
 
 
 def adopt_controllers_target(config: pytest.Config, settings: Settings) -> None:

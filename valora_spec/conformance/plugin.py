@@ -126,6 +126,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _stop_on_signals(run)
     if worker:
         run.prefix = _xdist.worker_prefix(config)
+        _xdist.take_shared_slots(config, run)
         return  # the controller says what is tested, and reports
     if _xdist.is_controller(config):
         config.pluginmanager.register(_xdist.WorkerResults(run), "valora-worker-results")
@@ -232,7 +233,7 @@ def pytest_configure_node(node: Any) -> None:
     run = _run(node.config)
     if run is not None:
         node.workerinput[_xdist.SHARED] = _xdist.shared_with_workers(
-            run, node.workerinput["workerid"], run.settings.workers)
+            node.config, run, node.workerinput["workerid"])
 
 
 @pytest.hookimpl(wrapper=True)
@@ -339,6 +340,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = _run(session.config)
     if run is None or _xdist.is_worker(session.config):
         return  # a worker's results went out with its reports
+    _xdist.remove_slots(session.config)
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or run.transport.stopped
     if not run.settings.read_only and not run.fatal and not interrupted and run.exit_code is None:
         run.cleanup = cleanup(run)  # a stopped run must write its report within seconds
