@@ -243,6 +243,24 @@ def sends_garbage(server: RawServer, conn: socket.socket, request: Seen) -> bool
     return False
 
 
+def closes_when_reused() -> Handler:
+    """Answers the first request on each connection; closes it, unanswered, when the next comes.
+
+    What a keep-alive race looks like to a client: the server closed the idle connection as the
+    request reached it. Legal for a server (RFC 9112 §9.3); a client resends what it may.
+    """
+    answered: set[socket.socket] = set()  # each connection's thread touches only its own entry
+
+    def handler(server: RawServer, conn: socket.socket, request: Seen) -> bool:
+        if conn in answered:
+            return False
+        answered.add(conn)
+        server.send(conn, http_response(200, json.dumps(EMPTY_PAGE).encode()))
+        return True
+
+    return handler
+
+
 HUGE = 100 * 2**20
 
 

@@ -21,10 +21,12 @@ from harness_suite import run_suite
 from valora_spec.conformance._http import (
     JUDGE_INLINE_BELOW,
     MAX_RETRY_AFTER,
+    Client,
     Exchange,
     RateLimiter,
     Reply,
     Scope,
+    TargetError,
     Transport,
     _decode,
     retry_after,
@@ -101,6 +103,39 @@ def test_sends_a_100_mb_body(tmp_path: Path) -> None:
     report = h.assert_survived(result, wall, affected=AFFECTED)
     assert "response body larger than 8 MiB" in h.reasons(report)
     assert server.completed == 0 and server.hung_up >= 1  # the harness hung up on every one
+
+
+def test_a_request_lost_on_a_reused_connection_is_resent_when_replayable() -> None:
+    """A server closing a kept-alive connection as a request reaches it is not a finding for
+    what may be resent (idempotent methods, or an Idempotency-Key); a keyless POST is not resent
+    and its error says why, so nobody reads a keep-alive race as a broken server."""
+    with h.RawServer(h.closes_when_reused()) as server:
+        transport = Transport(base_url=server.url, request_timeout=2,
+                              deadline_at=time.monotonic() + 30, rate=RateLimiter(0))
+        client = Client(transport, None)
+        try:
+            for method, headers in [("GET", {}), ("DELETE", {}), ("GET", {}),
+                                    ("POST", {"Idempotency-Key": "k1"})]:
+                assert client.request(method, "/v1/customers", headers=headers).status == 200
+            with pytest.raises(TargetError, match="reused keep-alive connection; not resent: "
+                                                  "POST without an Idempotency-Key"):
+                client.post("/v1/customers", {"name": "once"})
+        finally:
+            transport.close()
+    posts = [seen for seen in server.requests() if seen.method == "POST"]
+    assert [seen.headers.get("idempotency-key") for seen in posts] == ["k1", "k1", None]
+
+
+def test_a_connection_broken_before_any_answer_on_a_new_connection_is_not_resent() -> None:
+    with h.RawServer(h.resets) as server:
+        transport = Transport(base_url=server.url, request_timeout=2,
+                              deadline_at=time.monotonic() + 30, rate=RateLimiter(0))
+        try:
+            with pytest.raises(TargetError, match=r"connection broken|broken HTTP response"):
+                Client(transport, None).get("/v1/customers")
+        finally:
+            transport.close()
+    assert len(server.requests()) == 1
 
 
 # hostile values, in-process ----------------------------------------------------------------------

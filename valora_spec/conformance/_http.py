@@ -34,6 +34,10 @@ MAX_RETRIES_429 = 3
 MAX_RETRY_AFTER = 5.0
 MAX_CONSECUTIVE_ERRORS = 6
 JUDGE_INLINE_BELOW = 64 * 1024  # smaller bodies are judged on the caller's thread
+MAX_KEEPALIVE = 10  # idle connections kept for reuse
+# Servers close idle connections after a few seconds (uvicorn and Node 5 s, gunicorn 2 s); a
+# request sent as one closes is lost, so the harness drops idle connections before that.
+KEEPALIVE_EXPIRY = 1.0
 
 
 class TargetError(Exception):
@@ -49,6 +53,7 @@ class ReadOnlyViolation(RuntimeError):
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+IDEMPOTENT_METHODS = SAFE_METHODS | {"PUT", "DELETE", "TRACE"}
 
 
 @dataclass
@@ -215,7 +220,8 @@ class Transport:
     def _new_client(self) -> httpx.Client:
         return httpx.Client(timeout=httpx.Timeout(self.request_timeout), follow_redirects=False,
                             verify=self._verify, trust_env=False,
-                            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10))
+                            limits=httpx.Limits(max_connections=20, max_keepalive_connections=MAX_KEEPALIVE,
+                                                keepalive_expiry=KEEPALIVE_EXPIRY))
 
     def close(self) -> None:
         self.http.close()
@@ -368,41 +374,52 @@ class Transport:
 
     def _perform(self, request: httpx.Request, outcome: dict[str, Any]) -> None:
         started = time.monotonic()
-        try:
-            response = self.http.send(request, stream=True)
+        for attempt in range(MAX_KEEPALIVE + 1):  # each stale connection tried, the pool drops
+            events: set[str] = set()
+            request.extensions["trace"] = lambda name, info, seen=events: seen.add(name)
             try:
-                chunks, size = [], 0
-                for chunk in response.iter_raw():
-                    size += len(chunk)
-                    if size > MAX_BODY:
-                        outcome["error"] = f"response body larger than {MAX_BODY // 2**20} MiB"
-                        return
-                    if time.monotonic() - started > self.request_timeout:
-                        outcome["error"] = f"body still arriving after {self.request_timeout:g} s"
-                        return
-                    chunks.append(chunk)
-                raw = b"".join(chunks)
-                body = _decode(raw, response.headers.get("content-encoding"))
-                if body is None:
-                    outcome["error"] = (f"compressed response body larger than "
-                                        f"{MAX_BODY // 2**20} MiB once decompressed")
+                self._receive(request, outcome, started)
+                return
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                stale = not events & {"connection.connect_tcp.started",
+                                      "http11.receive_response_headers.complete"}
+                if stale and _replayable(request) and attempt < MAX_KEEPALIVE:
+                    continue  # the server closed an idle connection as the request reached it
+                outcome["error"] = _broken(exc, unreplayed=stale and not _replayable(request))
+                return
+            except httpx.TimeoutException:
+                outcome["error"] = f"timed out after {self.request_timeout:g} s"
+            except httpx.ConnectError as exc:
+                outcome["error"] = _connect_error(exc)
+            except httpx.HTTPError as exc:
+                outcome["error"] = f"{type(exc).__name__}: {_reason(exc)}"
+            except Exception as exc:  # noqa: BLE001 - a hostile server must not crash the harness
+                outcome["error"] = f"{type(exc).__name__}: {_reason(exc)}"
+            return
+
+    def _receive(self, request: httpx.Request, outcome: dict[str, Any], started: float) -> None:
+        response = self.http.send(request, stream=True)
+        try:
+            chunks, size = [], 0
+            for chunk in response.iter_raw():
+                size += len(chunk)
+                if size > MAX_BODY:
+                    outcome["error"] = f"response body larger than {MAX_BODY // 2**20} MiB"
                     return
-                outcome["body"] = body
-                outcome["response"] = response
-            finally:
-                response.close()
-        except httpx.TimeoutException:
-            outcome["error"] = f"timed out after {self.request_timeout:g} s"
-        except httpx.ConnectError as exc:
-            outcome["error"] = _connect_error(exc)
-        except httpx.RemoteProtocolError as exc:
-            outcome["error"] = f"broken HTTP response ({_reason(exc)})"
-        except (httpx.ReadError, httpx.WriteError) as exc:
-            outcome["error"] = f"connection broken ({_reason(exc)})"
-        except httpx.HTTPError as exc:
-            outcome["error"] = f"{type(exc).__name__}: {_reason(exc)}"
-        except Exception as exc:  # noqa: BLE001 - a hostile server must not crash the harness
-            outcome["error"] = f"{type(exc).__name__}: {_reason(exc)}"
+                if time.monotonic() - started > self.request_timeout:
+                    outcome["error"] = f"body still arriving after {self.request_timeout:g} s"
+                    return
+                chunks.append(chunk)
+            raw = b"".join(chunks)
+            body = _decode(raw, response.headers.get("content-encoding"))
+            if body is None:
+                outcome["error"] = (f"compressed response body larger than "
+                                    f"{MAX_BODY // 2**20} MiB once decompressed")
+                return
+            outcome["body"] = body
+            outcome["response"] = response
+        finally:
+            response.close()
 
     def _transport_error(self, reason: str) -> None:
         self.consecutive_errors += 1
@@ -415,6 +432,22 @@ class Transport:
 
     def _safe_headers(self, headers: dict[str, str]) -> dict[str, str]:
         return safe_headers(headers, self.secrets)
+
+
+def _replayable(request: httpx.Request) -> bool:
+    """Whether a request may be sent again after a connection broke before any answer: Go's
+    net/http rule (idempotent methods, RFC 9110 §9.2.2, or an Idempotency-Key), so a keyless POST
+    that a server may have applied before closing is never applied twice."""
+    return request.method in IDEMPOTENT_METHODS or "idempotency-key" in request.headers
+
+
+def _broken(exc: httpx.HTTPError, *, unreplayed: bool) -> str:
+    what = ("broken HTTP response" if isinstance(exc, httpx.RemoteProtocolError)
+            else "connection broken")
+    if unreplayed:  # the cause may be a keep-alive race, not a broken server: say so
+        return (f"{what} ({_reason(exc)}) on a reused keep-alive connection; "
+                f"not resent: {exc.request.method} without an Idempotency-Key is not replayable")
+    return f"{what} ({_reason(exc)})"
 
 
 def _decode(raw: bytes, encoding: str | None) -> bytes | None:

@@ -47,11 +47,10 @@ OPTIONS: list[tuple[str, str, type, Any, str, str]] = [
     ("--concurrency", "VALORA_CONCURRENCY", int, 8, "N",
      "Independent requests in flight at once (1: one after another). Chains of dependent calls "
      "stay in order; the same seed sends the same requests and gets the same verdicts at every N."),
-    ("--workers", "VALORA_WORKERS", str, "0", "N|auto",
+    ("--workers", "VALORA_WORKERS", str, "auto", "N|auto",
      "Worker processes running checks side by side (pytest-xdist), sharing the --concurrency and "
-     "--max-rps bounds (default 0: none). auto: none for the embedded reference or a target "
-     "answering within 20 ms; for a farther one, up to 4 (latency, not CPU, is what they "
-     "overlap). -n N overrides."),
+     "--max-rps bounds. auto: none for the embedded reference or a target answering within "
+     "20 ms; for a farther one, up to 4 (latency, not CPU, is what they overlap). -n N overrides."),
     ("--request-timeout", "VALORA_REQUEST_TIMEOUT", float, 10.0, "SECONDS",
      "Seconds allowed per request."),
     ("--deadline", "VALORA_DEADLINE", float, 900.0, "SECONDS", "Seconds allowed for the whole run."),

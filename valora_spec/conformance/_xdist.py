@@ -6,13 +6,11 @@ each test report (xdist carries a report's attributes to the controller), so the
 results, clean-up and report are those of one run.
 
 Workers overlap latency, not CPU: against a remote target most of a check's time is waiting for
-its chain of dependent calls, and checks are independent. So `--workers auto` starts them for
-a target farther than a loopback one, and none for the embedded reference, where they would
-only compete for the cores. It is not the default yet: one quick run of three at +150 ms gave a
-false failure with 4 workers, not yet explained (see the closing note of 2026-12-01).
-
-The workers share the run's bounds: together they keep at most `--concurrency` requests in
-flight (slots any worker may take, see `Slots`) and send at most `--max-rps`.
+its chain of dependent calls, and checks are independent. So `--workers auto` (the default)
+starts them for a target farther than a loopback one, and none for the embedded reference,
+where they would only compete for the cores. The workers share the run's bounds: together they
+keep at most `--concurrency` requests in flight (slots any worker may take, see `Slots`) and
+send at most `--max-rps`.
 """
 
 from __future__ import annotations
@@ -58,7 +56,7 @@ def choose_workers(config: pytest.Config) -> None:
         return  # a worker itself, xdist disabled (-p no:xdist), or -n given
     if option.help or option.collectonly or option.usepdb:
         return
-    workers = raw_value(config, "--workers")[0] or "0"
+    workers = raw_value(config, "--workers")[0] or "auto"
     if workers != "auto":
         if workers.isdigit():
             option.numprocesses = int(workers)
