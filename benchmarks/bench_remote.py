@@ -9,6 +9,10 @@ Prints wall time, requests and verdict per (latency, concurrency, workers); ever
 the same per-requirement verdicts. The proxy delivers each chunk from client to server the latency
 after it arrived, so every request pays it once, as a round trip one region away would (a request
 written in two chunks, headers then body, pays it once too, not twice).
+
+The runs use compiled bytecode, as an installed harness does (pip compiles it at install): with
+PYTHONDONTWRITEBYTECODE set, every process, and so every worker, would spend some 3 s of CPU
+compiling the harness and its libraries, which a user's machine does not.
 """
 
 from __future__ import annotations
@@ -94,13 +98,23 @@ def start_reference() -> tuple[subprocess.Popen, int]:
 
 
 def run(url: str, concurrency: int, seed: int, out: Path, extra: list[str]) -> tuple[dict, float]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VALORA_")} | KEYS
     started = time.monotonic()
     subprocess.run([sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
                     "--base-url", url, "--budget", "quick", "--seed", str(seed), "--report-dir", str(out),
                     "--concurrency", str(concurrency), "--deadline", "1800", *extra],
-                   cwd=ROOT, env=env, capture_output=True, text=True)
+                   cwd=ROOT, env=ENV, capture_output=True, text=True)
     return json.loads((out / "report.json").read_text()), time.monotonic() - started
+
+
+ENV = {k: v for k, v in os.environ.items()
+       if not k.startswith("VALORA_") and k != "PYTHONDONTWRITEBYTECODE"} | KEYS
+
+
+def compile_bytecode(url: str, out: Path) -> None:
+    """Start a run and collect its checks once, so every module the runs import is compiled."""
+    subprocess.run([sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
+                    "--collect-only", "--base-url", url, "--report-dir", str(out)],
+                   cwd=ROOT, env=ENV | {"VALORA_COLLECT": "1"}, capture_output=True)
 
 
 def main() -> int:
@@ -123,6 +137,7 @@ def main() -> int:
                 + [(top, ["--workers", "0"])]  # the default, serial: what the workers add
                 + [(top, ["-n", w]) for w in args.workers.split(",") if w]]
         with tempfile.TemporaryDirectory() as tmp:
+            compile_bytecode(f"http://127.0.0.1:{port}", Path(tmp) / "compile")
             for index, (ms, n, extra) in enumerate(runs):
                 with LatencyProxy(port, ms / 1000) as proxy:
                     report, seconds = run(f"http://127.0.0.1:{proxy.port}", n, args.seed,
