@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -52,7 +53,10 @@ def run_suite(report_dir: Path, *args: str, base_url: str | None = None,
         command += ["--budget", "quick"]
     # the plugin by name, last: these runs often disable autoloading (its entry point) for speed,
     # and -p plugins load in order, so one named in `args` (pytest-base-url) comes first
-    command += [*args, "-p", "valora_spec.conformance.plugin"]
+    # HARNESS_SUITE_ARGS (e.g. "-n 2" or "--concurrency 1") runs every suite run with those
+    # settings too, to sweep the fault and variation catalogues: verdicts must not depend on them
+    command += [*args, *shlex.split(os.environ.get("HARNESS_SUITE_ARGS", "")),
+                "-p", "valora_spec.conformance.plugin"]
     # serial unless a test asks (--workers, -n): `auto` times the target, and a loopback server
     # on a loaded machine could cross the bar; what these runs test must not depend on that
     env = {k: v for k, v in os.environ.items() if not k.startswith("VALORA_")} | {"VALORA_WORKERS": "0"}

@@ -220,7 +220,8 @@ class Transport:
     def _new_client(self) -> httpx.Client:
         return httpx.Client(timeout=httpx.Timeout(self.request_timeout), follow_redirects=False,
                             verify=self._verify, trust_env=False,
-                            limits=httpx.Limits(max_connections=20, max_keepalive_connections=MAX_KEEPALIVE,
+                            limits=httpx.Limits(max_connections=20,
+                                                max_keepalive_connections=MAX_KEEPALIVE,
                                                 keepalive_expiry=KEEPALIVE_EXPIRY))
 
     def close(self) -> None:
@@ -385,7 +386,8 @@ class Transport:
                                       "http11.receive_response_headers.complete"}
                 if stale and _replayable(request) and attempt < MAX_KEEPALIVE:
                     continue  # the server closed an idle connection as the request reached it
-                outcome["error"] = _broken(exc, unreplayed=stale and not _replayable(request))
+                outcome["error"] = _broken(exc, request.method,
+                                           unreplayed=stale and not _replayable(request))
                 return
             except httpx.TimeoutException:
                 outcome["error"] = f"timed out after {self.request_timeout:g} s"
@@ -435,18 +437,19 @@ class Transport:
 
 
 def _replayable(request: httpx.Request) -> bool:
-    """Whether a request may be sent again after a connection broke before any answer: Go's
-    net/http rule (idempotent methods, RFC 9110 §9.2.2, or an Idempotency-Key), so a keyless POST
-    that a server may have applied before closing is never applied twice."""
+    """Whether a request may be sent again after a connection broke before any answer: an
+    idempotent method (RFC 9110 §9.2.2 allows repeating those automatically) or one carrying an
+    Idempotency-Key (as Go's net/http also resends), so a keyless POST that a server may have
+    applied before closing is never applied twice."""
     return request.method in IDEMPOTENT_METHODS or "idempotency-key" in request.headers
 
 
-def _broken(exc: httpx.HTTPError, *, unreplayed: bool) -> str:
+def _broken(exc: httpx.HTTPError, method: str, *, unreplayed: bool) -> str:
     what = ("broken HTTP response" if isinstance(exc, httpx.RemoteProtocolError)
             else "connection broken")
     if unreplayed:  # the cause may be a keep-alive race, not a broken server: say so
         return (f"{what} ({_reason(exc)}) on a reused keep-alive connection; "
-                f"not resent: {exc.request.method} without an Idempotency-Key is not replayable")
+                f"not resent: {method} without an Idempotency-Key is not replayable")
     return f"{what} ({_reason(exc)})"
 
 
