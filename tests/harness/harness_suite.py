@@ -53,8 +53,9 @@ def run_suite(report_dir: Path, *args: str, base_url: str | None = None,
         command += ["--budget", "quick"]
     # the plugin by name, last: these runs often disable autoloading (its entry point) for speed,
     # and -p plugins load in order, so one named in `args` (pytest-base-url) comes first
-    # HARNESS_SUITE_ARGS (e.g. "-n 2" or "--concurrency 1") runs every suite run with those
-    # settings too, to sweep the fault and variation catalogues: verdicts must not depend on them
+    # HARNESS_SUITE_ARGS adds settings to every run, to sweep the fault and variation catalogues
+    # at them (verdicts must not depend on them): "--concurrency 1", or "-p xdist.plugin -n 2"
+    # (many of these runs disable plugin autoloading)
     command += [*args, *shlex.split(os.environ.get("HARNESS_SUITE_ARGS", "")),
                 "-p", "valora_spec.conformance.plugin"]
     # serial unless a test asks (--workers, -n): `auto` times the target, and a loopback server

@@ -10,7 +10,9 @@ from valora_spec.conformance._recorder import Check
 
 
 def status(check: Check, requirement: str, reply: Reply, expected: int | tuple[int, ...],
-           operation: str, why: str = "", *, stop: bool = False) -> bool:
+           operation: str, why: str = "", *, stop: bool = False,
+           version: str | None = None) -> bool:
+    """`version`: the release that brought what is probed, when later than the requirement."""
     allowed = expected if isinstance(expected, tuple) else (expected,)
     ok = reply.status in allowed
     message = f"answered {reply.status}, expected {' or '.join(map(str, allowed))}"
@@ -18,9 +20,9 @@ def status(check: Check, requirement: str, reply: Reply, expected: int | tuple[i
         message = f"{why}: {message}"
     if stop:
         check.require(requirement, ok, message, operation=operation, expected=expected,
-                      observed=reply.status, exchange=reply.exchange)
+                      observed=reply.status, exchange=reply.exchange, version=version)
     return check.that(requirement, ok, message, operation=operation, expected=expected,
-                      observed=reply.status, exchange=reply.exchange)
+                      observed=reply.status, exchange=reply.exchange, version=version)
 
 
 def problem_code(check: Check, requirement: str, reply: Reply, code: str, operation: str) -> bool:

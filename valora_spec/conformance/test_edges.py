@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from valora_spec._versions import at_least
 from valora_spec.conformance import _expect as expect
 from valora_spec.conformance import _oracle as oracle
 from valora_spec.conformance._factory import Factory, ingested, iso, now, parse_time, settle_usage
@@ -382,33 +383,58 @@ def test_backdating_edges(run: CheckRun, check, factory: Factory) -> None:
 SPECIAL_NAMES = ["toString", "__proto__", "constructor", "hasOwnProperty", "valueOf"]
 
 
+def _miscased(valid: str) -> list[str]:
+    """A valid enum value spelled in another case: a server that matches case-insensitively, or
+    upper-cases its input first, accepts it; the schema's enum does not."""
+    return sorted({valid.lower(), valid.upper(), valid.capitalize(), valid.swapcase()} - {valid})
+
+
 @pytest.mark.requirements("VAL-ERR-004")
 def test_special_names_are_not_enum_values(run: CheckRun, check, factory: Factory) -> None:
+    """Each enum-valued input refuses names special in common languages (a lookup in a language
+    object) and its own values in another case."""
     product = factory.product()
     meter = factory.meter("SUM")
     price = {"product_id": product["id"], "currency": "EUR", "interval": "month",
              "metadata": factory.metadata}
     tiers = [{"up_to": None, "unit_amount": "1"}]
-    for name in SPECIAL_NAMES:
-        probes = [
-            ("POST /v1/prices", "model", lambda n: run.api.post("/v1/prices", price | {
-                "model": n, "flat_amount": 100})),
-            ("POST /v1/prices", "interval", lambda n: run.api.post("/v1/prices", price | {
-                "model": "flat", "flat_amount": 100, "interval": n})),
-            ("POST /v1/prices", "currency", lambda n: run.api.post("/v1/prices", price | {
-                "model": "flat", "flat_amount": 100, "currency": n})),
-            ("POST /v1/prices", "tiers_mode", lambda n: run.api.post("/v1/prices", price | {
-                "model": "tiered", "tiers_mode": n, "tiers": tiers})),
-            ("POST /v1/meters", "aggregation", lambda n: run.api.post("/v1/meters", {
-                "key": factory.unique("sp").lower(), "name": "special", "event_type": "special",
-                "aggregation": n, "value_property": "value", "metadata": factory.metadata})),
-            (USAGE, "window", lambda n: run.api.get(f"/v1/meters/{meter['id']}/usage", params={
-                "customer": "c", "from": iso(now() - timedelta(hours=1)), "to": iso(now()),
-                "window": n})),
-        ]
-        for operation, field, send in probes:
-            reply = send(name)
-            expect.status(check, "VAL-ERR-004", reply, 400, operation, f"{field} {name!r}")
+    window = {"customer": "c", "from": iso(now() - timedelta(hours=1)), "to": iso(now())}
+    probes = [  # (operation, field, a valid value, send)
+        ("POST /v1/prices", "model", "flat", lambda n: run.api.post("/v1/prices", price | {
+            "model": n, "flat_amount": 100})),
+        ("POST /v1/prices", "interval", "month", lambda n: run.api.post("/v1/prices", price | {
+            "model": "flat", "flat_amount": 100, "interval": n})),
+        ("POST /v1/prices", "currency", "EUR", lambda n: run.api.post("/v1/prices", price | {
+            "model": "flat", "flat_amount": 100, "currency": n})),
+        ("POST /v1/prices", "tiers_mode", "graduated", lambda n: run.api.post("/v1/prices", price | {
+            "model": "tiered", "tiers_mode": n, "tiers": tiers})),
+        ("POST /v1/meters", "aggregation", "SUM", lambda n: run.api.post("/v1/meters", {
+            "key": factory.unique("sp").lower(), "name": "special", "event_type": "special",
+            "aggregation": n, "value_property": "value", "metadata": factory.metadata})),
+        (USAGE, "window", "HOUR", lambda n: run.api.get(f"/v1/meters/{meter['id']}/usage",
+                                                        params=window | {"window": n})),
+    ]
+    for operation, field, valid, send in probes:
+        for name in SPECIAL_NAMES + _miscased(valid):
+            expect.status(check, "VAL-ERR-004", send(name), 400, operation, f"{field} {name!r}")
+    for path, valid in (("/invoices", "draft"), ("/subscriptions", "active")):
+        since = _parameter_since(run, path, "status")  # the list filters came in a later release
+        if since is None:
+            continue
+        for name in SPECIAL_NAMES + _miscased(valid):
+            reply = run.api.get(f"/v1{path}", params={"status": name})
+            expect.status(check, "VAL-ERR-004", reply, 400, f"GET /v1{path}", f"status {name!r}",
+                          version=since)
+
+
+def _parameter_since(run: CheckRun, path: str, name: str) -> str | None:
+    """The first release up to the target whose list operation at `path` has query parameter
+    `name` (None: the target's has not)."""
+    for version in run.catalogue.versions:
+        operation = run.catalogue.documents[version]["paths"].get(path, {}).get("get", {})
+        if any(p.get("name") == name for p in operation.get("parameters", [])):
+            return version if at_least(run.target_version, version) else None
+    return None
 
 
 # --- decimal digits and ranges: the last valid value and the first invalid one -----------------

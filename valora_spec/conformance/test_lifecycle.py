@@ -113,7 +113,7 @@ def _invoice_in(run: CheckRun, check, make: Factory, sub: dict, state: str) -> d
     return invoice
 
 
-@pytest.mark.requirements("VAL-INV-007")
+@pytest.mark.requirements("VAL-INV-007", "VAL-INV-008")
 @pytest.mark.parametrize("state", list(PATH_TO))
 def test_invoice_state_machine(run: CheckRun, check, factory: Factory, subscription: dict,
                                state: str) -> None:
@@ -132,6 +132,15 @@ def test_invoice_state_machine(run: CheckRun, check, factory: Factory, subscript
             check.that("VAL-INV-007", after == state,
                        f"a refused {action} moved the invoice from {state} to {after}",
                        operation=op, expected=state, observed=after)
+    # only a draft may be deleted, whatever state the others reached
+    invoice = _invoice_in(run, check, factory, subscription, state)
+    reply = run.api.delete(f"/v1/invoices/{invoice['id']}")
+    deletable = state == "draft"
+    expect.status(check, "VAL-INV-008", reply, 204 if deletable else 409,
+                  "DELETE /v1/invoices/{id}", f"a {state} invoice")
+    reply = run.api.get(f"/v1/invoices/{invoice['id']}")
+    expect.status(check, "VAL-INV-008", reply, 404 if deletable else 200, "GET /v1/invoices/{id}",
+                  f"after deleting a {state} invoice")
 
 
 @pytest.mark.requirements("VAL-INV-005", "VAL-INV-006", "VAL-INV-008")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 
 import pytest
 
 from valora_spec.conformance import _expect as expect
-from valora_spec.conformance._factory import Factory, instant
+from valora_spec.conformance._factory import Factory, instant, iso, now
 from valora_spec.conformance._recorder import CheckFailed
 from valora_spec.conformance._run import CheckRun
 
@@ -69,23 +70,64 @@ def test_every_item_exactly_once_in_order(run: CheckRun, check, factory: Factory
     check.that("VAL-PAGE-001", not missing, f"{len(missing)} of {CREATED} new items never listed",
                operation="GET /v1/products", expected="all created items", observed=missing,
                exchange=last)
-    # The order VAL-PAGE-003 states, judged by the listed items' own keys only: created_at as
-    # an instant (RFC 3339, any precision or offset) descending, then id descending by code
-    # point. Not creation order: ids are opaque and equal created_at values are legal.
+    _judge_order(check, items, "GET /v1/products", last)
+
+
+def _judge_order(check, items: list[dict], operation: str, last, version: str | None = None) -> None:
+    """The order VAL-PAGE-003 states, judged by the listed items' own keys only: created_at as
+    an instant (RFC 3339, any precision or offset) descending, then id descending by code
+    point. Not creation order: ids are opaque and equal created_at values are legal."""
     keys = [(instant(item.get("created_at")), item.get("id")) for item in items]
     pairs = [i for i in range(1, len(keys)) if keys[i - 1][0] is not None
              and keys[i][0] is not None and isinstance(keys[i - 1][1], str)
              and isinstance(keys[i][1], str)]  # unreadable keys are the schema checks' business
     out_of_order = [i for i in pairs if keys[i - 1] < keys[i]]
     if not pairs:
-        check.skip("VAL-PAGE-003", "no two consecutive items with a readable created_at and id")
+        check.skip("VAL-PAGE-003", f"{operation}: no two consecutive items with a readable "
+                   "created_at and id")
         return
     shown = [(items[i - 1].get("created_at"), items[i - 1].get("id"),
               items[i].get("created_at"), items[i].get("id")) for i in out_of_order[:2]]
     check.that("VAL-PAGE-003", not out_of_order,
                f"list not ordered by created_at descending, then id descending (first break "
-               f"after position {out_of_order[:1]})", operation="GET /v1/products",
-               expected="created_at desc, then id desc", observed=shown, exchange=last)
+               f"after position {out_of_order[:1]})", operation=operation,
+               expected="created_at desc, then id desc", observed=shown, exchange=last,
+               version=version)
+
+
+@pytest.mark.requirements("VAL-PAGE-001", "VAL-PAGE-002", "VAL-PAGE-003")
+def test_every_list_is_ordered(run: CheckRun, check, factory: Factory) -> None:
+    """VAL-PAGE-003 holds for each list, not only for the one walked page by page above: with
+    two new items of each kind, every list is walked past them with limit 100 and judged."""
+    made = _two_of_each(run, factory)
+    for op in run.catalogue.operations(run.target_version):
+        ids = made.get(op.path)
+        if op.method != "get" or not ids:
+            continue
+        try:
+            items, replies = _walk(run, check, "/v1" + op.path, 100, past=ids)
+        except CheckFailed:
+            continue  # recorded; the other lists are still worth judging
+        _judge_order(check, items, op.label, replies[-1].exchange if replies else None,
+                     run.catalogue.introduced(op.operation_id))
+
+
+def _two_of_each(run: CheckRun, factory: Factory) -> dict[str, list[str]]:
+    """Two new items in each list the target's spec has, by list path."""
+    customer = factory.customer()
+    price = factory.price("flat")
+    subs = [factory.subscription(customer["id"], [price["id"]]) for _ in range(2)]
+    made = {"/meters": [factory.meter()["id"] for _ in range(2)],
+            "/products": [factory.product()["id"] for _ in range(2)],
+            "/prices": [price["id"], factory.price("flat")["id"]],
+            "/customers": [customer["id"], factory.customer()["id"]],
+            "/subscriptions": [sub["id"] for sub in subs],
+            "/invoices": [factory.invoice(subs[0]["id"], *_hour())["id"] for _ in range(2)]}
+    if run.catalogue.operation(run.target_version, "createCoupon"):
+        made["/coupons"] = [factory.create("/v1/coupons", {
+            "code": factory.unique("ORD").upper().replace(".", "-")[:40], "name": "Order",
+            "percent_off": "5", "metadata": factory.metadata})["id"] for _ in range(2)]
+    return made
 
 
 @pytest.mark.requirements("VAL-PAGE-004", "VAL-PAGE-005", "VAL-ERR-003")
@@ -141,7 +183,11 @@ def test_list_filters(run: CheckRun, check, factory: Factory) -> None:
         ("/v1/subscriptions", {"customer_id": customer["id"]}, {sub["id"]}),
         ("/v1/invoices", {"customer_id": customer["id"]}, {draft["id"], opened["id"]}),
         ("/v1/invoices", {"customer_id": customer["id"], "status": "draft"}, {draft["id"]}),
+        ("/v1/invoices", {"customer_id": customer["id"], "status": "open"}, {opened["id"]}),
     ]
+    holder = factory.customer()
+    for status, sub_id in _one_subscription_per_status(run, factory, holder["id"], active["id"]):
+        cases.append(("/v1/subscriptions", {"customer_id": holder["id"], "status": status}, {sub_id}))
     for path, params, expected in cases:
         try:
             items, replies = _walk(run, check, path, 2, params, judged_as="VAL-LIST-001")
@@ -154,11 +200,36 @@ def test_list_filters(run: CheckRun, check, factory: Factory) -> None:
                    exchange=replies[0].exchange if replies else None)
 
 
+def _one_subscription_per_status(run: CheckRun, factory: Factory, customer_id: str,
+                                 price_id: str) -> list[tuple[str, str]]:
+    """(status, id) for a subscription of the customer in each status the filter accepts, as
+    the server itself reports it: one that ends up in another status is judged elsewhere
+    (VAL-SUB-*), and the filter is judged on what the server says each one is."""
+    ways = {"active": {}, "pending": {"start_at": iso(now() + timedelta(days=3))},
+            "trialing": {"trial_end": iso(now() + timedelta(days=7))}, "canceled": {}}
+    made = []
+    for status in _filter_values(run, "/subscriptions", "status"):
+        if status not in ways:
+            continue
+        sub = factory.subscription(customer_id, [price_id], **ways[status])
+        if status == "canceled":
+            reply = run.api.post(f"/v1/subscriptions/{sub['id']}/cancel", {})
+            sub = reply.json() if reply.status == 200 else {}
+        if sub.get("status") == status:
+            made.append((status, sub["id"]))
+    return made
+
+
+def _filter_values(run: CheckRun, path: str, name: str) -> list[str]:
+    """The values the target's spec lists for a list operation's query parameter."""
+    operation = run.catalogue.documents[run.target_version]["paths"].get(path, {}).get("get", {})
+    for parameter in operation.get("parameters", []):
+        if parameter.get("name") == name:
+            return list(parameter.get("schema", {}).get("enum", []))
+    return []
+
+
 def _hour() -> tuple:
-    from datetime import timedelta
-
-    from valora_spec.conformance._factory import now
-
     end = now()
     return end - timedelta(hours=1), end
 

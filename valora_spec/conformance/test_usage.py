@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -231,6 +231,41 @@ def _same_time(text: Any, moment: datetime) -> bool:
         return parse_time(text) == moment
     except (TypeError, ValueError):
         return False
+
+
+OFFSETS = (timedelta(hours=2), -timedelta(hours=5, minutes=30))  # east and west of UTC
+
+
+def _at_offset(moment: datetime, offset: timedelta) -> str:
+    """The same instant in RFC 3339 with a numeric offset, e.g. 2026-01-01T12:00:00+02:00."""
+    return moment.astimezone(timezone(offset)).isoformat(timespec="seconds")
+
+
+@pytest.mark.requirements("VAL-TIME-001")
+def test_times_with_an_offset_are_instants(run: CheckRun, check, scenario: Scenario,
+                                           factory: Factory) -> None:
+    """A window, or an event time, written with an offset other than Z is the same instant: read
+    as UTC wall-clock time it would move by hours, and other events would be counted."""
+    start, end = scenario.base, scenario.base + timedelta(hours=2)
+    expected = scenario.expected("COUNT", start, end)
+    for offset in OFFSETS:
+        window = {"from": _at_offset(start, offset), "to": _at_offset(end, offset)}
+        body = _usage(check, "VAL-TIME-001", scenario, "COUNT", start, end, **window)
+        _value_is(check, "VAL-TIME-001", body, expected,
+                  f"COUNT over [{window['from']}, {window['to']})")
+    meter = factory.meter("COUNT", value_property=None)
+    customer = factory.customer()["external_id"]
+    moment = now().replace(microsecond=0) - timedelta(hours=1)
+    factory.ingest([factory.event(customer, meter["event_type"], moment, {})
+                    | {"time": _at_offset(moment, offset)} for offset in OFFSETS])
+    settle_usage(run)
+    reply = run.api.get(f"/v1/meters/{meter['id']}/usage", params={
+        "customer": customer, "from": iso(moment), "to": iso(moment + timedelta(seconds=1))})
+    expect.status(check, "VAL-TIME-001", reply, 200, USAGE, stop=True)
+    body = expect.json_object(check, "VAL-TIME-001", reply, USAGE) | {"_exchange": reply.exchange}
+    _value_is(check, "VAL-TIME-001", body, Decimal(len(OFFSETS)),
+              "COUNT over the one second in which both events happened (their times written "
+              "with +02:00 and -05:30 offsets)")
 
 
 @pytest.mark.requirements("VAL-TIME-002")

@@ -68,9 +68,12 @@ from .lifecycle import (
     CustomerInUseDeleted,
     CustomerUpdateNotStored,
     ForbiddenSubscriptionTransitionAccepted,
+    VoidInvoiceDeletable,
 )
 from .natural_keys import DuplicateNaturalKeysAccepted, NaturalKeysUniqueAcrossOrganizations
 from .pagination import (
+    ActiveFilterIncludesTrialing,
+    CouponListOldestFirst,
     CursorUnreadableOnSomeLists,
     HasMoreOnLastPage,
     InvoiceStatusFilterIgnored,
@@ -88,9 +91,11 @@ from .usage import (
     InclusiveWindowEnd,
     LatestTieFirstIngested,
     MaxComputedAsMin,
+    UsageWindowOffsetDropped,
 )
 from .validation import (
     SPECIAL_NAMES,
+    AggregationCaseInsensitive,
     HeaderFirstNameOffByOne,
     InvalidCustomerAccepted,
     LowercaseCurrencyAccepted,
@@ -101,6 +106,8 @@ from .validation import (
 
 __all__ = [
     "ADMIN_KEY",
+    "ActiveFilterIncludesTrialing",
+    "AggregationCaseInsensitive",
     "AmountsThroughFloat",
     "AnySchemeAccepted",
     "App",
@@ -111,6 +118,7 @@ __all__ = [
     "CATALOGUE",
     "CharsetRefused",
     "ConcurrentKeyActsTwice",
+    "CouponListOldestFirst",
     "CrossTenantRead",
     "CursorUnreadableOnSomeLists",
     "CustomerInUseDeleted",
@@ -175,6 +183,8 @@ __all__ = [
     "TrialEndExclusive",
     "UTC_TIME",
     "UnreachedTierFlatFee",
+    "UsageWindowOffsetDropped",
+    "VoidInvoiceDeletable",
     "VolumeUpToExclusive",
     "WRITES",
     "exact_amount",

@@ -39,9 +39,16 @@ from .http_errors import (
     ServerErrorOnNonAscii,
 )
 from .idempotency import ConcurrentKeyActsTwice, IdempotencyKeyIgnored, ReusedKeyActsAgain
-from .lifecycle import CustomerInUseDeleted, CustomerUpdateNotStored, ForbiddenSubscriptionTransitionAccepted
+from .lifecycle import (
+    CustomerInUseDeleted,
+    CustomerUpdateNotStored,
+    ForbiddenSubscriptionTransitionAccepted,
+    VoidInvoiceDeletable,
+)
 from .natural_keys import DuplicateNaturalKeysAccepted, NaturalKeysUniqueAcrossOrganizations
 from .pagination import (
+    ActiveFilterIncludesTrialing,
+    CouponListOldestFirst,
     CursorUnreadableOnSomeLists,
     HasMoreOnLastPage,
     InvoiceStatusFilterIgnored,
@@ -59,8 +66,10 @@ from .usage import (
     InclusiveWindowEnd,
     LatestTieFirstIngested,
     MaxComputedAsMin,
+    UsageWindowOffsetDropped,
 )
 from .validation import (
+    AggregationCaseInsensitive,
     HeaderFirstNameOffByOne,
     InvalidCustomerAccepted,
     LowercaseCurrencyAccepted,
@@ -198,6 +207,8 @@ CATALOGUE: list[Fault] = [
        "test_windows_are_half_open or (test_aggregations_match_the_oracle and SUM)", "TIME-002",
        also=("METER-001", "METER-005")),  # counts an event outside [from, to), also in its last row
     _f("times_not_utc", LocalTimes, "test_created_resources_read_back_and_update", "TIME-001"),
+    _f("usage_window_offset_dropped", UsageWindowOffsetDropped,
+       "test_times_with_an_offset_are_instants", "TIME-001"),
     # MONEY
     _f("rounding_half_up", RoundsHalfUp, "test_invoice_lines_and_totals", "MONEY-004"),
     _f("lowercase_currency_accepted", LowercaseCurrencyAccepted,
@@ -210,6 +221,10 @@ CATALOGUE: list[Fault] = [
     _f("tampered_cursor_accepted", TamperedCursorAccepted,
        "test_bad_cursor_and_limit_are_rejected", "PAGE-004", also=("ERR-003",)),
     _f("list_filter_ignored", InvoiceStatusFilterIgnored, "test_list_filters", "LIST-001"),
+    _f("active_filter_includes_trialing", ActiveFilterIncludesTrialing, "test_list_filters",
+       "LIST-001"),
+    _f("coupon_list_oldest_first", CouponListOldestFirst, "test_every_list_is_ordered",
+       "PAGE-003"),
     # IDEM
     _f("idempotency_key_ignored", IdempotencyKeyIgnored,
        "test_same_key_same_body_replays or test_same_key_different_body_is_422", "IDEM-001",
@@ -246,6 +261,7 @@ CATALOGUE: list[Fault] = [
        "test_finalized_invoices_never_change", "INV-006"),
     _f("forbidden_invoice_transition", ForbiddenInvoiceTransitionAccepted,
        "test_invoice_state_machine", "INV-007", also=("ERR-003",)),
+    _f("void_invoice_deletable", VoidInvoiceDeletable, "test_invoice_state_machine", "INV-008"),
     # COUPON
     _f("invoice_without_coupon", InvoiceWithoutCoupon, "test_coupons", "COUPON-002"),
 ]
@@ -273,6 +289,8 @@ CATALOGUE += [
     _f("special_aggregation_server_error", SpecialAggregationServerError,
        "test_special_names_are_not_enum_values", "ERR-004", also=("ERR-006",)),
     _f("has_more_on_last_page", HasMoreOnLastPage, "test_last_page_ends_the_list", "PAGE-002"),
+    _f("aggregation_case_insensitive", AggregationCaseInsensitive,
+       "test_special_names_are_not_enum_values", "ERR-004"),
 ]
 
 BY_NAME = {fault.name: fault for fault in CATALOGUE}

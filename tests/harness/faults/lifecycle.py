@@ -57,3 +57,28 @@ class ForbiddenSubscriptionTransitionAccepted(Middleware):
             if current.ok:
                 return current
         return response
+
+
+class VoidInvoiceDeletable(Middleware):
+    """A void invoice may be deleted (204, then 404), as if void meant "never issued"; open,
+    paid and uncollectible ones are still refused."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.deleted: set[str] = set()
+
+    async def handle(self, request: Request) -> Response:
+        found = request.resource
+        if found and found[0] == "invoices" and found[1] in self.deleted:
+            return problem(404, "not_found", "No such invoice.")
+        if request.method == "DELETE" and found and found[0] == "invoices" and not found[2]:
+            current = await self.call(request, "GET", request.path, key=request.key)
+            if request.role == "admin" and current.ok and current.json().get("status") == "void":
+                self.deleted.add(found[1])
+                return Response(204, [])
+        response = await self.forward(request)
+        body = response.json()
+        if request.listing == "invoices" and response.ok and isinstance(body, dict):
+            body["data"] = [i for i in body["data"] if i.get("id") not in self.deleted]
+            response.set_json(body)
+        return response

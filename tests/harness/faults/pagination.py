@@ -88,3 +88,32 @@ class HasMoreOnLastPage(Middleware):
             body["has_more"] = True
             response.set_json(body)
         return response
+
+
+class ActiveFilterIncludesTrialing(Middleware):
+    """`status=active` on the subscription list also returns trialing subscriptions (a trial is
+    "active" to this implementer: `status IN ('active', 'trialing')`)."""
+
+    async def handle(self, request: Request) -> Response:
+        if request.listing != "subscriptions" or request.param("status") != "active":
+            return await self.forward(request)
+        request.set_param("status", None)
+        response = await self.forward(request)
+        body = response.json()
+        if response.ok and isinstance(body, dict):
+            body["data"] = [s for s in body["data"] if s.get("status") in ("active", "trialing")]
+            response.set_json(body)
+        return response
+
+
+class CouponListOldestFirst(Middleware):
+    """Each page of the coupon list is sorted oldest first (an ORDER BY without DESC in that one
+    list's query; the cursor still walks from newest to oldest)."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        body = response.json()
+        if request.listing == "coupons" and response.ok and isinstance(body, dict):
+            body["data"] = body["data"][::-1]
+            response.set_json(body)
+        return response

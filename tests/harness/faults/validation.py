@@ -92,3 +92,16 @@ class SpecialAggregationServerError(Middleware):
                 and data.get("aggregation") in SPECIAL_NAMES):
             return problem(500, "internal_error", "aggregators[aggregation] is not a function")
         return await self.forward(request)
+
+
+class AggregationCaseInsensitive(Middleware):
+    """A meter's `aggregation` is upper-cased before validation, so `sum` or `Max` is accepted
+    although the enum holds upper-case values only."""
+
+    async def handle(self, request: Request) -> Response:
+        if request.method in ("POST", "PATCH") and request.path.startswith("/v1/meters"):
+            body = request.json()
+            if isinstance(body, dict) and isinstance(body.get("aggregation"), str):
+                body["aggregation"] = body["aggregation"].upper()
+                request.set_json(body)
+        return await self.forward(request)
