@@ -84,6 +84,11 @@ class Catalogue:
     def operation(self, version: str, operation_id: str) -> Operation | None:
         return next((o for o in self.operations(version) if o.operation_id == operation_id), None)
 
+    def query_parameter(self, version: str, path: str, name: str) -> dict | None:
+        """Query parameter `name` of the GET operation at `path` (e.g. "/invoices"), if any."""
+        operation = self.documents[version]["paths"].get(path, {}).get("get", {})
+        return next((p for p in operation.get("parameters", []) if p.get("name") == name), None)
+
     def _resolved(self, version: str, operation_id: str) -> str | None:
         doc = self.documents[version]
         op = self.operation(version, operation_id)

@@ -431,8 +431,7 @@ def _parameter_since(run: CheckRun, path: str, name: str) -> str | None:
     """The first release up to the target whose list operation at `path` has query parameter
     `name` (None: the target's has not)."""
     for version in run.catalogue.versions:
-        operation = run.catalogue.documents[version]["paths"].get(path, {}).get("get", {})
-        if any(p.get("name") == name for p in operation.get("parameters", [])):
+        if run.catalogue.query_parameter(version, path, name):
             return version if at_least(run.target_version, version) else None
     return None
 
