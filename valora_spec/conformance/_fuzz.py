@@ -150,9 +150,14 @@ FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def mutated_field(case: Any) -> str | None:
-    """The body property a coverage case makes invalid ("name: String larger than maxLength")."""
+    """The body property ("name: String larger than maxLength") or query parameter a coverage
+    case makes invalid."""
     data = case.meta.phase.data if case.meta else None
-    if getattr(data, "parameter_location", None) != ParameterLocation.BODY:
+    location = getattr(data, "parameter_location", None)
+    if location == ParameterLocation.QUERY:
+        name = str(getattr(data, "parameter", "") or "")
+        return name if FIELD_NAME.match(name) else None
+    if location != ParameterLocation.BODY:
         return None
     field, colon, _ = str(getattr(data, "description", "")).partition(":")
     field = field.split("->")[0].strip()  # "metadata -> Object with ...": the top-level property
@@ -239,10 +244,13 @@ def findings(case: Any, reply: Any, mode: GenerationMode | None, op: Operation |
     except Exception as exc:  # noqa: BLE001 - a garbage response must not end the run
         found.append(Finding("VAL-HTTP-003", f"response could not be checked: {exc}"[:300]))
     if mode == GenerationMode.NEGATIVE and reply.status == 400 and (field := mutated_field(case)):
-        names = _invalid_param_names(reply)
-        if names and not any(_names_field(name, field) for name in names):
+        code, names = _invalid_params(reply)
+        # judged when the server calls it a schema rejection (another code, such as
+        # invalid_cursor, names its own cause) or lists fields at all
+        if (code == "invalid_request" or names) and not any(_names_field(n, field) for n in names):
+            listed = f"only {sorted(names)[:5]}" if names else "nothing"
             found.append(Finding("VAL-ERR-004", f"the request's only invalid part is `{field}`, but the "
-                                 f"400 lists only {sorted(names)[:5]} in invalid_params"))
+                                 f"400 lists {listed} in invalid_params"))
     if mode == GenerationMode.POSITIVE and op is not None and not 200 <= reply.status < 300:
         allowed = {401, 403, 404, 409, 429} | ({422} if op.method == "post" else set())
         if op.operation_id in SEMANTIC_400 or op.method == "get":
@@ -253,18 +261,21 @@ def findings(case: Any, reply: Any, mode: GenerationMode | None, op: Operation |
     return found
 
 
-def _invalid_param_names(reply: Any) -> list[str]:
+def _invalid_params(reply: Any) -> tuple[Any, list[str]]:
+    """A problem's `code` and the names its invalid_params list."""
     try:
-        params = json.loads(reply.content).get("invalid_params")
+        problem = json.loads(reply.content)
+        code, params = problem.get("code"), problem.get("invalid_params")
     except (ValueError, AttributeError, RecursionError):
-        return []
+        return None, []
     if not isinstance(params, list):
-        return []
-    return [str(p["name"]) for p in params if isinstance(p, dict) and isinstance(p.get("name"), str)]
+        return code, []
+    return code, [str(p["name"]) for p in params
+                  if isinstance(p, dict) and isinstance(p.get("name"), str)]
 
 
 def _names_field(name: str, field: str) -> bool:
-    """Whether an invalid_params name refers to the body property `field`, in any notation
+    """Whether an invalid_params name refers to the field (body property or query parameter), in any notation
     ("field", "/field", "body.field", "items[0].field", "#/field"), or to the body as a whole."""
     segments = [part for part in re.split(r"[/.\[\]#$]+", name) if part]
     return not segments or segments == ["body"] or field in segments

@@ -473,3 +473,16 @@ def test_decimal_digits_and_ranges(run: CheckRun, check, factory: Factory) -> No
             "items": [{"price_id": flat["id"], "quantity": quantity}]})
         expect.status(check, "VAL-HTTP-004" if status == 201 else "VAL-ERR-004", reply, status,
                       "POST /v1/subscriptions", f"item quantity {quantity}")
+    if run.catalogue.operation(run.target_version, "createCoupon"):
+        # percent_off's pattern, not its value read as a number: 100.00 and 007 are not allowed
+        since = run.catalogue.introduced("createCoupon")
+        for percent, status in (("100", 201), ("99.99", 201), ("100.00", 400), ("5.500", 400),
+                                ("007", 400), ("100.5", 400)):
+            reply = run.api.post("/v1/coupons", {
+                "code": factory.unique("PCT").upper().replace(".", "-")[:40], "name": "Digits",
+                "percent_off": percent, "metadata": factory.metadata})
+            valid = status == 201
+            if not expect.status(check, "VAL-HTTP-004" if valid else "VAL-ERR-004", reply, status,
+                                 "POST /v1/coupons", f"percent_off {percent!r}", version=since
+                                 ) and valid:
+                break  # no coupons to be had: refusing the invalid ones would prove nothing

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from valora_spec import _spec
 from valora_spec.conformance import _expect as expect
 from valora_spec.conformance import _oracle as oracle
 from valora_spec.conformance._factory import Factory, ingested, iso, now, parse_time, settle_usage
@@ -129,6 +130,15 @@ def test_ingestion_and_deduplication(run: CheckRun, check, scenario: Scenario, f
     check.that("VAL-EVENT-002", oracle.same_decimal(value, Decimal(3)),
                f"SUM {value!r} after a duplicate id with another value; first write wins: 3",
                operation=USAGE, expected="3", observed=value, exchange=usage.exchange)
+    # ids are unique in the organization, not per customer
+    other = factory.unique("dedup")
+    reply = run.api.post("/v1/events", dict(first, customer=other))
+    ingested(run)
+    status = reply.json().get("status") if reply.status == 202 else None
+    check.that("VAL-EVENT-002", status == "duplicate",
+               f"an id already accepted, sent for another customer, was reported {status!r}",
+               operation="POST /v1/events", expected="duplicate", observed=status,
+               exchange=reply.exchange)
     # A batch of both ids again and one new event (of another type: usage stays 3): its receipt
     # reports each event, and counts the accepted ones and the duplicates among them.
     fresh = factory.event(customer, factory.unique("dedup"), moment, {"value": 1})
@@ -231,6 +241,26 @@ def _same_time(text: Any, moment: datetime) -> bool:
         return parse_time(text) == moment
     except (TypeError, ValueError):
         return False
+
+
+@pytest.mark.requirements("VAL-METER-001")
+def test_the_customer_is_matched_exactly(run: CheckRun, check, factory: Factory) -> None:
+    """`customer` equals the queried customer: not the same letters in another case (a
+    case-insensitive collation), nor one with a space around it."""
+    meter = factory.meter("COUNT", value_property=None)
+    customer = factory.unique("Exact")
+    moment = now() - timedelta(hours=1)
+    factory.ingest([factory.event(name, meter["event_type"], moment, {})
+                    for name in (customer, customer.swapcase(), customer.upper(), f" {customer}")])
+    settle_usage(run)
+    reply = run.api.get(f"/v1/meters/{meter['id']}/usage", params={
+        "customer": customer, "from": iso(moment - timedelta(minutes=1)),
+        "to": iso(moment + timedelta(minutes=1))})
+    expect.status(check, "VAL-METER-001", reply, 200, USAGE, stop=True)
+    body = expect.json_object(check, "VAL-METER-001", reply, USAGE) | {"_exchange": reply.exchange}
+    _value_is(check, "VAL-METER-001", body, Decimal(1),
+              f"COUNT for {customer!r}, with events also for {customer.swapcase()!r}, "
+              f"{customer.upper()!r} and {' ' + customer!r}")
 
 
 OFFSETS = (timedelta(hours=2), -timedelta(hours=5, minutes=30))  # east and west of UTC
@@ -407,7 +437,7 @@ def test_backdating_window(run: CheckRun, check, factory: Factory) -> None:
                                 "POST /v1/events")
 
 
-@pytest.mark.requirements("VAL-EVENT-004")
+@pytest.mark.requirements("VAL-EVENT-004", "VAL-ERR-004")
 def test_batches_are_all_or_nothing(run: CheckRun, check, factory: Factory) -> None:
     good = factory.event(factory.unique("c"), "batch", now() - timedelta(minutes=5), {"value": 1})
     bad = dict(good, id=factory.unique("e"), time="not-a-time")
@@ -420,12 +450,40 @@ def test_batches_are_all_or_nothing(run: CheckRun, check, factory: Factory) -> N
                    f"invalid_params {names} do not name the invalid event (index 1)",
                    operation="POST /v1/events/batch", expected="events[1]...", observed=names,
                    exchange=reply.exchange)
-    again = run.api.post("/v1/events", good)
+    _not_ingested(run, check, "VAL-EVENT-004", good, "one invalid event")
+    # invalid for its time: outside the backdating window (VAL-EVENT-003), after a valid one
+    fresh = dict(good, id=factory.unique("e"))
+    old = dict(good, id=factory.unique("e"), time=iso(now() - timedelta(days=40)))
+    reply = run.api.post("/v1/events/batch", {"events": [fresh, old]})
+    expect.status(check, "VAL-EVENT-004", reply, 400, "POST /v1/events/batch",
+                  "one event 40 days old")
+    _not_ingested(run, check, "VAL-EVENT-004", fresh, "an event 40 days old")
+    # one event more than the schema's maxItems: a length the schema states (VAL-ERR-004)
+    limit = _batch_limit(run)
+    if limit is not None:
+        events = [dict(good, id=factory.unique("e")) for _ in range(limit + 1)]
+        reply = run.api.post("/v1/events/batch", {"events": events})
+        expect.status(check, "VAL-ERR-004", reply, 400, "POST /v1/events/batch",
+                      f"{limit + 1} events (maxItems {limit})")
+        _not_ingested(run, check, "VAL-ERR-004", events[0], f"{limit + 1} events")
+
+
+def _not_ingested(run: CheckRun, check, requirement: str, event: dict, why: str) -> None:
+    """The event of a rejected batch was not ingested: sent alone now, it is accepted."""
+    again = run.api.post("/v1/events", event)
     status = again.json().get("status") if again.status == 202 else None
-    check.that("VAL-EVENT-004", status == "accepted",
-               f"the valid event of a rejected batch was ingested (now {status!r})",
+    check.that(requirement, status == "accepted",
+               f"the valid event of a rejected batch ({why}) was ingested (now {status!r})",
                operation="POST /v1/events", expected="accepted", observed=status,
                exchange=again.exchange)
+
+
+def _batch_limit(run: CheckRun) -> int | None:
+    """maxItems of the batch's `events` in the target's spec."""
+    doc = run.catalogue.documents[run.target_version]
+    resolved = lambda node: _spec.resolve(doc, node["$ref"]) if "$ref" in node else node  # noqa: E731
+    body = doc["paths"]["/events/batch"]["post"]["requestBody"]["content"]["application/json"]
+    return resolved(resolved(body["schema"]).get("properties", {}).get("events", {})).get("maxItems")
 
 
 @pytest.mark.requirements("VAL-METER-002")

@@ -35,6 +35,7 @@ from .http_errors import (
     ErrorsAsPlainText,
     ProblemStatusAlways400,
     QueryErrorsAre422,
+    QueryErrorsWithoutInvalidParams,
     ReceiptsAsText,
     ServerErrorOnNonAscii,
 )
@@ -60,7 +61,11 @@ from .representation import CustomerWithoutMetadata, IdChangesAfterUpdate, Local
 from .usage import (
     BackdatingEdgeOffByOneSecond,
     BackdatingNotEnforced,
+    BatchOver100Accepted,
+    BatchPartlyIngestedOutsideWindow,
+    CustomerMatchedCaseInsensitively,
     DuplicateEventsCounted,
+    EventIdsUniquePerCustomer,
     EventTimesRoundedToSecond,
     ExclusiveWindowStart,
     InclusiveWindowEnd,
@@ -74,6 +79,7 @@ from .validation import (
     InvalidCustomerAccepted,
     LowercaseCurrencyAccepted,
     NameLimitOffByOne,
+    PercentOffReadAsNumber,
     SpecialAggregationServerError,
     SpecialModelAccepted,
 )
@@ -291,6 +297,18 @@ CATALOGUE += [
     _f("has_more_on_last_page", HasMoreOnLastPage, "test_last_page_ends_the_list", "PAGE-002"),
     _f("aggregation_case_insensitive", AggregationCaseInsensitive,
        "test_special_names_are_not_enum_values", "ERR-004"),
+    _f("batch_over_100_accepted", BatchOver100Accepted, "test_batches_are_all_or_nothing",
+       "ERR-004"),
+    _f("batch_partly_ingested_outside_window", BatchPartlyIngestedOutsideWindow,
+       "test_batches_are_all_or_nothing", "EVENT-004"),
+    _f("percent_off_read_as_number", PercentOffReadAsNumber, "test_decimal_digits_and_ranges",
+       "ERR-004"),
+    _f("customer_matched_case_insensitively", CustomerMatchedCaseInsensitively,
+       "test_the_customer_is_matched_exactly", "METER-001"),
+    _f("event_ids_unique_per_customer", EventIdsUniquePerCustomer,
+       "test_ingestion_and_deduplication", "EVENT-002"),
+    _f("query_errors_without_invalid_params", QueryErrorsWithoutInvalidParams,
+       "test_fuzz_operation and listCustomers", "ERR-004"),
 ]
 
 BY_NAME = {fault.name: fault for fault in CATALOGUE}

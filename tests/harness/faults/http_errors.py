@@ -72,3 +72,16 @@ class ReceiptsAsText(Middleware):
         if request.method == "POST" and request.path.startswith("/v1/events") and response.ok:
             response.set_header("content-type", "text/plain; charset=utf-8")
         return response
+
+
+class QueryErrorsWithoutInvalidParams(Middleware):
+    """Query strings are validated by a separate layer that answers 400 `invalid_request`
+    without `invalid_params`; body validation still lists the fields."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        body = response.json() if response.status == 400 else None
+        if request.method == "GET" and isinstance(body, dict) and body.get("code") == "invalid_request":
+            body.pop("invalid_params", None)
+            response.set_json(body)
+        return response

@@ -226,3 +226,88 @@ class UsageWindowOffsetDropped(Middleware):
                 if len(value) > 6 and value[-6] in "+-" and value[-5:] != "00:00":
                     request.set_param(name, value[:-6] + "Z")
         return await self.forward(request)
+
+
+class BatchOver100Accepted(Middleware):
+    """The batch endpoint never checks `maxItems: 100`: a longer batch is ingested in chunks of
+    100, as the storage layer takes them, and answered 202."""
+
+    async def handle(self, request: Request) -> Response:
+        body = request.json()
+        events = body.get("events") if isinstance(body, dict) else None
+        if request.path != "/v1/events/batch" or not isinstance(events, list) or len(events) <= 100:
+            return await self.forward(request)
+        results: list[Any] = []
+        for start in range(0, len(events), 100):
+            chunk = request.copy()
+            chunk.set_json(body | {"events": events[start:start + 100]})
+            reply = await self.forward(chunk)
+            if reply.status != 202:
+                return reply
+            results += reply.json()["results"]
+        accepted = sum(1 for r in results if r.get("status") == "accepted")
+        answer = Response(202, [("content-type", "application/json")])
+        answer.set_json({"accepted": accepted, "duplicates": len(results) - accepted,
+                         "results": results})
+        return answer
+
+
+class BatchPartlyIngestedOutsideWindow(Middleware):
+    """The backdating window is checked while inserting: the events before the first one
+    outside it are already stored when the batch is answered 400 `event_outside_window`."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        if (request.path != "/v1/events/batch" or response.status != 400
+                or response.code != "event_outside_window"):
+            return response
+        names = [str(p.get("name", "")) for p in response.json().get("invalid_params") or []]
+        first = min((int(n.split("[")[1].split("]")[0]) for n in names
+                     if n.startswith("events[")), default=0)
+        if first > 0:
+            stored = request.copy()
+            stored.set_json(request.json() | {"events": request.json()["events"][:first]})
+            await self.forward(stored)
+        return response
+
+
+class EventIdsUniquePerCustomer(Middleware):
+    """Event ids are deduplicated per (organization, customer), a composite unique index: an id
+    already accepted for one customer is accepted again, and counted, for another."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.customer_of: dict[tuple[str | None, str], str] = {}
+
+    async def handle(self, request: Request) -> Response:
+        body = request.json()
+        if request.method != "POST" or request.path != "/v1/events" or not isinstance(body, dict):
+            return await self.forward(request)
+        event_id, customer = body.get("id"), body.get("customer")
+        if not isinstance(event_id, str) or not isinstance(customer, str):
+            return await self.forward(request)
+        first = self.customer_of.setdefault((request.org, event_id), customer)
+        if first == customer:
+            return await self.forward(request)
+        request.set_json(body | {"id": f"{event_id[:80]}~{len(customer)}{customer[-8:]}"})
+        response = await self.forward(request)
+        if response.status == 202:
+            response.set_json(response.json() | {"id": event_id})
+        return response
+
+
+class CustomerMatchedCaseInsensitively(Middleware):
+    """Event customers are stored, and usage queries matched, in lower case (a case-insensitive
+    collation): usage for `Acme` also counts the events of `ACME` and `acme`."""
+
+    async def handle(self, request: Request) -> Response:
+        body = request.json()
+        if request.method == "POST" and request.path in ("/v1/events", "/v1/events/batch"):
+            events = body.get("events") if request.path.endswith("batch") else [body]
+            for event in events if isinstance(events, list) else []:
+                if isinstance(event, dict) and isinstance(event.get("customer"), str):
+                    event["customer"] = event["customer"].lower()
+            request.set_json(body)
+        elif request.path.endswith("/usage") and request.param("customer"):
+            request.set_param("customer", request.param("customer").lower())
+        return await self.forward(request)

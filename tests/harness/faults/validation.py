@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 
 from ._base import Middleware, Request, Response, now_iso, problem
 
@@ -104,4 +105,20 @@ class AggregationCaseInsensitive(Middleware):
             if isinstance(body, dict) and isinstance(body.get("aggregation"), str):
                 body["aggregation"] = body["aggregation"].upper()
                 request.set_json(body)
+        return await self.forward(request)
+
+
+class PercentOffReadAsNumber(Middleware):
+    """A coupon's `percent_off` is checked as a number from 0 to 100, not by its pattern, so
+    "100.00", "5.500" and "007" are accepted (and stored normalized)."""
+
+    async def handle(self, request: Request) -> Response:
+        body = request.json()
+        if request.method == "POST" and request.path == "/v1/coupons" and isinstance(body, dict):
+            value = body.get("percent_off")
+            if isinstance(value, str) and value.replace(".", "", 1).isdigit():
+                number = Decimal(value)
+                if 0 <= number <= 100 and number == round(number, 2):
+                    body["percent_off"] = format(number.normalize(), "f")
+                    request.set_json(body)
         return await self.forward(request)
