@@ -245,12 +245,14 @@ def findings(case: Any, reply: Any, mode: GenerationMode | None, op: Operation |
         found.append(Finding("VAL-HTTP-003", f"response could not be checked: {exc}"[:300]))
     if mode == GenerationMode.NEGATIVE and reply.status == 400 and (field := mutated_field(case)):
         code, names = _invalid_params(reply)
-        # judged when the server calls it a schema rejection (another code, such as
-        # invalid_cursor, names its own cause) or lists fields at all
-        if (code == "invalid_request" or names) and not any(_names_field(n, field) for n in names):
-            listed = f"only {sorted(names)[:5]}" if names else "nothing"
+        if not names and code == "invalid_request":  # a schema rejection that names no field
+            found.append(Finding("VAL-ERR-004", f"the request's invalid `{field}` was rejected "
+                                 "with 400 invalid_request, but invalid_params lists nothing"))
+        elif names and _in_body(case) and not any(_names_field(n, field) for n in names):
+            # a body case's other parts are valid; a query case's path may not be (--read-only
+            # has no resources to name), so only a body case is held to naming its one field
             found.append(Finding("VAL-ERR-004", f"the request's only invalid part is `{field}`, but the "
-                                 f"400 lists {listed} in invalid_params"))
+                                 f"400 lists only {sorted(names)[:5]} in invalid_params"))
     if mode == GenerationMode.POSITIVE and op is not None and not 200 <= reply.status < 300:
         allowed = {401, 403, 404, 409, 429} | ({422} if op.method == "post" else set())
         if op.operation_id in SEMANTIC_400 or op.method == "get":
@@ -259,6 +261,11 @@ def findings(case: Any, reply: Any, mode: GenerationMode | None, op: Operation |
             found.append(Finding("VAL-HTTP-004",
                                  f"a request valid by the schema was refused with {reply.status}"))
     return found
+
+
+def _in_body(case: Any) -> bool:
+    data = case.meta.phase.data if case.meta else None
+    return getattr(data, "parameter_location", None) == ParameterLocation.BODY
 
 
 def _invalid_params(reply: Any) -> tuple[Any, list[str]]:
