@@ -8,13 +8,15 @@ import httpx
 import pytest
 from ref_helpers import assert_problem, bad_param_names, client, make_customer, unique
 
+from valora_spec import _spec
 from valora_spec.reference.routes import HANDLERS
 
 
 def test_meta_declares_the_newest_version(api: httpx.Client) -> None:
     meta = api.get("/meta").json()
-    assert meta["spec_version"] == "1.2.1"
-    assert meta["compatible_range"] == {"min": "1.0.0", "max": "1.2.1"}
+    newest = _spec.released_versions()[-1]
+    assert meta["spec_version"] == newest
+    assert meta["compatible_range"] == {"min": "1.0.0", "max": newest}
     assert meta["implementation"]["name"] == "Valora Reference"
     assert meta["usage_visibility_seconds"] == 0
 

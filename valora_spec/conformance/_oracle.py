@@ -172,11 +172,16 @@ def tiered_amount(mode: str, tiers: Sequence[dict[str, Any]], quantity: Decimal)
 
 
 def line_amount(price: dict[str, Any], quantity: Decimal) -> int:
+    return round_minor(exact_line_amount(price, quantity))
+
+
+def exact_line_amount(price: dict[str, Any], quantity: Decimal) -> Decimal:
+    """A line's amount before its one rounding to the minor unit."""
     with localcontext(_WIDE):  # exact: 120 digits hold every product the harness forms
-        return _line_amount(price, quantity)
+        return _exact_line_amount(price, quantity)
 
 
-def _line_amount(price: dict[str, Any], quantity: Decimal) -> int:
+def _exact_line_amount(price: dict[str, Any], quantity: Decimal) -> Decimal:
     model = price["model"]
     if model == "flat":
         exact = Decimal(price["flat_amount"]) * quantity
@@ -190,7 +195,7 @@ def _line_amount(price: dict[str, Any], quantity: Decimal) -> int:
         exact = Decimal(packages) * Decimal(price["package_amount"])
     else:
         raise ValueError(f"unknown price model {model}")
-    return round_minor(exact)
+    return exact
 
 
 def discount(subtotal: int, percent_off: str) -> int:

@@ -258,7 +258,7 @@ def test_trial_edges(run: CheckRun, check, factory: Factory) -> None:
 # --- windows: [from, to) to the millisecond, for usage and for invoices ------------------------
 
 
-@pytest.mark.requirements("VAL-TIME-002")
+@pytest.mark.requirements("VAL-TIME-002", "VAL-INV-003")
 def test_window_edges_to_the_millisecond(run: CheckRun, check, factory: Factory) -> None:
     """Events 1 ms before `from` (not counted), at `from` (counted), 1 ms before `to` (counted)
     and at `to` (not counted), in a usage query and in an invoice of the same window."""
@@ -289,10 +289,16 @@ def test_window_edges_to_the_millisecond(run: CheckRun, check, factory: Factory)
                exchange=reply.exchange)
     invoice = factory.invoice(sub["id"], start, end)
     quantity = (invoice.get("lines") or [{}])[0].get("quantity")
+    exchange = factory.last.exchange if factory.last else None
     check.that("VAL-TIME-002", oracle.same_decimal(quantity, want),
                f"invoice line quantity {quantity!r} for the same events in [period_start, "
                f"period_end); expected {want}", operation=INVOICE, expected=str(want),
-               observed=quantity, exchange=factory.last.exchange if factory.last else None)
+               observed=quantity, exchange=exchange)
+    if oracle.same_decimal(value, want):  # the usage query was right: the invoice must agree
+        check.that("VAL-INV-003", oracle.same_decimal(quantity, value),
+                   f"invoice line quantity {quantity!r}, but the meter's usage for the same "
+                   f"customer and period is {value!r}", operation=INVOICE, expected=value,
+                   observed=quantity, exchange=exchange)
 
 
 # --- LATEST: greatest instant, ties by the last ingested ---------------------------------------

@@ -297,11 +297,13 @@ def test_foreign_cursors_are_rejected(run: CheckRun, check, factory: Factory, ap
                   "no next_cursor on a first page of one of several customers",
                   operation="GET /v1/customers", expected="a cursor", observed=cursor,
                   exchange=reply.exchange)
-    reply = api_b.get("/v1/customers", params={"cursor": cursor})
-    expect.status(check, "VAL-PAGE-004", reply, 400, "GET /v1/customers",
-                  "organization A's cursor with organization B's key")
-    if reply.status == 400:
-        expect.problem_code(check, "VAL-ERR-003", reply, "invalid_cursor", "GET /v1/customers")
+    # foreign: issued to another organization, or by another list operation (wording of x.y.2)
+    for client, path, what in ((api_b, "/v1/customers", "organization A's cursor with organization "
+                                "B's key"), (run.api, "/v1/meters", "the customer list's cursor")):
+        reply = client.get(path, params={"cursor": cursor})
+        expect.status(check, "VAL-PAGE-004", reply, 400, f"GET {path}", what)
+        if reply.status == 400:
+            expect.problem_code(check, "VAL-ERR-003", reply, "invalid_cursor", f"GET {path}")
 
 
 @pytest.mark.requirements("VAL-PAGE-001")

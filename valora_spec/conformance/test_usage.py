@@ -406,35 +406,44 @@ def test_group_keys_in_code_point_order(run: CheckRun, check, factory: Factory) 
 
 @pytest.mark.requirements("VAL-METER-005")
 def test_at_most_1000_windows(run: CheckRun, check, factory: Factory) -> None:
-    """A query yields at most 1000 rows: 1000 hours is answered, 1001 is 400."""
+    """A query yields at most 1000 rows: 1000 aligned hours are answered, 1001 are 400; and a window
+    counts where it intersects `[from, to)`, so 999 hours starting at :30 are 1000 rows and 1000
+    hours starting at :30 are 1001 rows (400)."""
     meter = factory.meter("COUNT", value_property=None)
-    end = now().replace(minute=0, second=0)
-    for hours, status in ((oracle.MAX_WINDOWS, 200), (oracle.MAX_WINDOWS + 1, 400)):
+    end = now().replace(minute=0, second=0, microsecond=0)
+    limit = oracle.MAX_WINDOWS
+    unaligned = end - timedelta(hours=limit + 1, minutes=-30)
+    for start, hours, rows in ((end - timedelta(hours=limit), limit, limit),
+                               (end - timedelta(hours=limit + 1), limit + 1, limit + 1),
+                               (unaligned, limit - 1, limit), (unaligned, limit, limit + 1)):
+        status = 200 if rows <= limit else 400
+        what = f"{hours} hours from {iso(start)}: {rows} HOUR windows"
         reply = run.api.get(f"/v1/meters/{meter['id']}/usage",
                             params={"customer": factory.unique("c"), "window": "HOUR",
-                                    "from": iso(end - timedelta(hours=hours)), "to": iso(end)})
-        expect.status(check, "VAL-METER-005", reply, status, USAGE, f"{hours} HOUR windows")
-        rows = reply.json().get("rows") if reply.status == 200 else None
-        if status == 200:
-            check.that("VAL-METER-005", isinstance(rows, list) and len(rows) == hours,
-                       f"{len(rows) if isinstance(rows, list) else rows!r} rows for {hours} hours",
-                       operation=USAGE, expected=hours,
-                       observed=len(rows) if isinstance(rows, list) else rows, exchange=reply.exchange)
+                                    "from": iso(start), "to": iso(start + timedelta(hours=hours))})
+        expect.status(check, "VAL-METER-005", reply, status, USAGE, what)
+        got = reply.json().get("rows") if reply.status == 200 else None
+        if status == 200 and reply.status == 200:
+            check.that("VAL-METER-005", isinstance(got, list) and len(got) == rows,
+                       f"{len(got) if isinstance(got, list) else got!r} rows for {what}",
+                       operation=USAGE, expected=rows,
+                       observed=len(got) if isinstance(got, list) else got, exchange=reply.exchange)
 
 
 @pytest.mark.requirements("VAL-EVENT-003", "VAL-ERR-003")
 def test_backdating_window(run: CheckRun, check, factory: Factory) -> None:
+    """Both ends of the window, on both ingestion endpoints (a batch of one event)."""
     customer = factory.unique("c")
     for offset, accepted in ((timedelta(days=-36), False), (timedelta(minutes=10), False),
                              (timedelta(days=-34), True), (timedelta(minutes=2), True)):
-        event = factory.event(customer, "backdating", now() + offset, {"value": 1})
-        reply = run.api.post("/v1/events", event)
-        expect.status(check, "VAL-EVENT-003", reply, 202 if accepted else 400, "POST /v1/events",
-                      f"event time now{'+' if offset.total_seconds() >= 0 else '-'}"
-                      f"{abs(offset)}")
-        if not accepted and reply.status == 400:
-            expect.problem_code(check, "VAL-ERR-003", reply, "event_outside_window",
-                                "POST /v1/events")
+        when = f"event time now{'+' if offset.total_seconds() >= 0 else '-'}{abs(offset)}"
+        for path in ("/v1/events", "/v1/events/batch"):
+            event = factory.event(customer, "backdating", now() + offset, {"value": 1})
+            reply = run.api.post(path, event if path == "/v1/events" else {"events": [event]})
+            operation = f"POST {path}"
+            expect.status(check, "VAL-EVENT-003", reply, 202 if accepted else 400, operation, when)
+            if not accepted and reply.status == 400:
+                expect.problem_code(check, "VAL-ERR-003", reply, "event_outside_window", operation)
 
 
 @pytest.mark.requirements("VAL-EVENT-004", "VAL-ERR-004")

@@ -11,7 +11,7 @@ from valora_spec import _spec, _versions
 
 # Every released version, patches included: a PATCH only sharpens the text of its minor line,
 # so x.y.0 and x.y.1 behave alike (the clarified behaviour).
-SUPPORTED_VERSIONS = ("1.0.0", "1.0.1", "1.1.0", "1.1.1", "1.2.0", "1.2.1")
+SUPPORTED_VERSIONS = ("1.0.0", "1.0.1", "1.0.2", "1.1.0", "1.1.1", "1.1.2", "1.2.0", "1.2.1", "1.2.2")
 NEWEST_VERSION = SUPPORTED_VERSIONS[-1]
 COMPATIBLE_MIN = "1.0.0"
 

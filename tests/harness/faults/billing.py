@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -116,6 +117,15 @@ class RoundsHalfUp(InvoiceArithmetic):
 
     def line(self, price: dict[str, Any], line: dict[str, Any], quantity: Fraction) -> None:
         line["amount"] = _round(exact_amount(price, quantity), "half_up")
+
+
+class NegativeUsageBilledZero(InvoiceArithmetic):
+    """A per-unit line for a negative quantity (a usage credit) is billed 0, as if usage were
+    clamped at zero, instead of unit_amount × quantity."""
+
+    def line(self, price: dict[str, Any], line: dict[str, Any], quantity: Fraction) -> None:
+        if price["model"] == "per_unit" and quantity < 0:
+            line["amount"] = 0
 
 
 class GraduatedWithoutFlatAmounts(InvoiceArithmetic):
@@ -295,4 +305,29 @@ class ForbiddenInvoiceTransitionAccepted(Middleware):
             current = await self.call(request, "GET", path, key=request.key)
             if current.ok:
                 return current
+        return response
+
+
+class InvoiceUsageEndInclusive(Middleware):
+    """Invoice generation reads usage with `time <= period_end` (usage queries are right): an
+    event exactly at the period's end is billed in it."""
+
+    async def handle(self, request: Request) -> Response:
+        body = request.json()
+        if request.method != "POST" or request.path != "/v1/invoices" or not isinstance(body, dict):
+            return await self.forward(request)
+        end = body.get("period_end")
+        try:
+            later = parse_time(end) + timedelta(milliseconds=1)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return await self.forward(request)
+        request.set_json(body | {"period_end": later.isoformat().replace("+00:00", "Z")})
+        response = await self.forward(request)
+        invoice = response.json()
+        if response.ok and isinstance(invoice, dict):
+            invoice["period_end"] = end
+            for line in invoice.get("lines") or []:
+                if isinstance(line, dict) and "period_end" in line:
+                    line["period_end"] = end
+            response.set_json(invoice)
         return response

@@ -22,7 +22,9 @@ from .billing import (
     FloatArithmetic,
     ForbiddenInvoiceTransitionAccepted,
     GraduatedWithoutFlatAmounts,
+    InvoiceUsageEndInclusive,
     InvoiceWithoutCoupon,
+    NegativeUsageBilledZero,
     RoundsHalfUp,
     SubtotalNotSumOfLines,
     TrialEndExclusive,
@@ -53,6 +55,7 @@ from .pagination import (
     CursorUnreadableOnSomeLists,
     HasMoreOnLastPage,
     InvoiceStatusFilterIgnored,
+    OtherListsCursorAccepted,
     PageDropsItem,
     PageRepeatsItem,
     TamperedCursorAccepted,
@@ -61,6 +64,7 @@ from .representation import CustomerWithoutMetadata, IdChangesAfterUpdate, Local
 from .usage import (
     BackdatingEdgeOffByOneSecond,
     BackdatingNotEnforced,
+    BatchFutureEventsAccepted,
     BatchOver100Accepted,
     BatchPartlyIngestedOutsideWindow,
     CustomerMatchedCaseInsensitively,
@@ -72,6 +76,7 @@ from .usage import (
     LatestTieFirstIngested,
     MaxComputedAsMin,
     UsageWindowOffsetDropped,
+    WindowLimitByDuration,
 )
 from .validation import (
     AggregationCaseInsensitive,
@@ -217,6 +222,8 @@ CATALOGUE: list[Fault] = [
        "test_times_with_an_offset_are_instants", "TIME-001"),
     # MONEY
     _f("rounding_half_up", RoundsHalfUp, "test_invoice_lines_and_totals", "MONEY-004"),
+    _f("negative_usage_billed_zero", NegativeUsageBilledZero, "test_total_is_never_negative",
+       "PRICE-001"),
     _f("lowercase_currency_accepted", LowercaseCurrencyAccepted,
        "test_invalid_input_is_rejected_and_creates_nothing", "MONEY-003"),
     # PAGE, LIST
@@ -226,6 +233,8 @@ CATALOGUE: list[Fault] = [
        also=("LIST-001",)),
     _f("tampered_cursor_accepted", TamperedCursorAccepted,
        "test_bad_cursor_and_limit_are_rejected", "PAGE-004", also=("ERR-003",)),
+    _f("other_lists_cursor_accepted", OtherListsCursorAccepted,
+       "test_foreign_cursors_are_rejected", "PAGE-004"),
     _f("list_filter_ignored", InvoiceStatusFilterIgnored, "test_list_filters", "LIST-001"),
     _f("active_filter_includes_trialing", ActiveFilterIncludesTrialing, "test_list_filters",
        "LIST-001"),
@@ -245,6 +254,8 @@ CATALOGUE: list[Fault] = [
        "METER-004"),
     _f("duplicate_events_counted", DuplicateEventsCounted, "test_ingestion_and_deduplication",
        "EVENT-002"),
+    _f("batch_future_events_accepted", BatchFutureEventsAccepted, "test_backdating_window",
+       "EVENT-003"),
     _f("backdating_not_enforced", BackdatingNotEnforced, "test_backdating_window", "EVENT-003",
        also=("ERR-003",)),  # no 400 `event_outside_window`
     # PRICE
@@ -283,11 +294,15 @@ CATALOGUE += [
     _f("volume_up_to_exclusive", VolumeUpToExclusive, "test_tier_edges", "PRICE-002"),
     _f("discount_rounded_half_up", DiscountRoundedHalfUp, "test_discount_ties", "COUPON-003"),
     _f("trial_end_exclusive", TrialEndExclusive, "test_trial_edges", "SUB-006"),
+    _f("invoice_usage_end_inclusive", InvoiceUsageEndInclusive,
+       "test_window_edges_to_the_millisecond", "INV-003",
+       also=("TIME-002",)),  # the invoice's window is not half-open: both rules, one bug
     _f("window_end_inclusive_at_the_edge", InclusiveWindowEnd, "test_window_edges_to_the_millisecond",
        "TIME-002"),
     _f("event_times_rounded_to_second", EventTimesRoundedToSecond,
        "test_window_edges_to_the_millisecond", "TIME-002"),
     _f("latest_tie_first_ingested", LatestTieFirstIngested, "test_latest_ties", "METER-004"),
+    _f("window_limit_by_duration", WindowLimitByDuration, "test_at_most_1000_windows", "METER-005"),
     _f("backdating_edge_off_by_one_second", BackdatingEdgeOffByOneSecond, "test_backdating_edges",
        "EVENT-003"),
     _f("special_model_accepted", SpecialModelAccepted, "test_special_names_are_not_enum_values",

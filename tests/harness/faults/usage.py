@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -153,6 +154,27 @@ class BackdatingNotEnforced(Middleware):
         if changed:
             data = request.json()
             request.set_json(events[0] if request.path == "/v1/events" else {**data, "events": events})
+        return await self.forward(request)
+
+
+class BatchFutureEventsAccepted(Middleware):
+    """The batch endpoint checks only the window's past edge: an event more than 5 minutes ahead
+    is accepted in a batch (stored as received now), while POST /v1/events refuses it."""
+
+    async def handle(self, request: Request) -> Response:
+        data = request.json()
+        if request.path != "/v1/events/batch" or not isinstance(data, dict):
+            return await self.forward(request)
+        ahead, events = datetime.now(UTC) + timedelta(minutes=5), _events(request)
+        late = []
+        for event in events:
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                if parse_time(event["time"]) > ahead:
+                    late.append(event)
+        for event in late:
+            event["time"] = iso(datetime.now(UTC))
+        if late:
+            request.set_json({**data, "events": events})
         return await self.forward(request)
 
 
@@ -311,3 +333,36 @@ class CustomerMatchedCaseInsensitively(Middleware):
         elif request.path.endswith("/usage") and request.param("customer"):
             request.set_param("customer", request.param("customer").lower())
         return await self.forward(request)
+
+
+class WindowLimitByDuration(Middleware):
+    """The 1000-row limit is checked on the length of `[from, to)` (1000 hours), not on the
+    aligned windows it intersects: 1000 hours from :30 are answered with 1001 rows."""
+
+    async def handle(self, request: Request) -> Response:
+        size = {"HOUR": timedelta(hours=1), "DAY": timedelta(days=1)}.get(request.param("window") or "")
+        if not (request.method == "GET" and request.path.endswith("/usage") and size):
+            return await self.forward(request)
+        try:
+            start, end = parse_time(request.param("from") or ""), parse_time(request.param("to") or "")
+        except ValueError:
+            return await self.forward(request)
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        last = end - (end - epoch) % size  # the start of the window `to` falls in
+        if not start < last < end or (end - start) > 1000 * size:
+            return await self.forward(request)
+        head = request.copy()
+        head.set_param("to", iso(last))
+        response = await self.forward(head)  # every window but the clipped last one
+        tail = request.copy()
+        tail.set_param("from", iso(last))
+        tail.set_param("window", None)
+        rest = await self.forward(tail)  # the last, clipped window as one unwindowed value
+        body, extra = response.json(), rest.json()
+        if not (response.ok and rest.ok and isinstance(body, dict) and isinstance(extra, dict)):
+            return await self.forward(request)
+        body["rows"] = [*body.get("rows", []), {"from": iso(last), "to": request.param("to"),
+                                                "value": extra.get("value")}]
+        body["to"] = request.param("to")
+        response.set_json(body)
+        return response
