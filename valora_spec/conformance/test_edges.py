@@ -295,9 +295,9 @@ def test_window_edges_to_the_millisecond(run: CheckRun, check, factory: Factory)
                f"period_end); expected {want}", operation=INVOICE, expected=str(want),
                observed=quantity, exchange=exchange)
     if oracle.same_decimal(value, want):  # the usage query was right: the invoice must agree
-        check.that("VAL-INV-003", oracle.same_decimal(quantity, value),
+        check.that("VAL-INV-003", oracle.same_decimal(quantity, want),
                    f"invoice line quantity {quantity!r}, but the meter's usage for the same "
-                   f"customer and period is {value!r}", operation=INVOICE, expected=value,
+                   f"customer and period is {value!r}", operation=INVOICE, expected=str(want),
                    observed=quantity, exchange=exchange)
 
 
