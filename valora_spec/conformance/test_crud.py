@@ -185,3 +185,11 @@ def test_customer_deletion(run: CheckRun, check, factory: Factory) -> None:
                   "customer with a subscription")
     expect.status(check, "VAL-ERR-005", reply, 409, "DELETE /v1/customers/{id}")
     expect.problem_code(check, "VAL-CUST-001", reply, "resource_in_use", "DELETE /v1/customers/{id}")
+    # a canceled subscription is still one of the customer's subscriptions
+    ended = factory.customer()
+    sub = factory.subscription(ended["id"], [factory.price()["id"]])
+    cancel = run.api.post(f"/v1/subscriptions/{sub['id']}/cancel", {})
+    expect.status(check, "VAL-CUST-001", cancel, 200, "POST /v1/subscriptions/{id}/cancel", stop=True)
+    reply = run.api.delete(f"/v1/customers/{ended['id']}")
+    expect.status(check, "VAL-CUST-001", reply, 409, "DELETE /v1/customers/{id}",
+                  "customer whose only subscription is canceled")

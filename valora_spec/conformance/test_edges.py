@@ -230,6 +230,27 @@ def test_discount_ties(run: CheckRun, check, factory: Factory) -> None:
                    operation=INVOICE, expected={"discount": want, "total": oracle.total(flat, want)},
                    observed={"discount": invoice.get("discount"), "total": invoice.get("total")},
                    exchange=factory.last.exchange if factory.last else None)
+    # a negative subtotal (usage credited back) is not discounted further: max(0, ·) = 0
+    coupon = factory.create("/v1/coupons", {"code": factory.unique("EDGE").upper().replace(".", "-")[:40],
+                                            "name": "Edge", "percent_off": "50",
+                                            "metadata": factory.metadata})
+    meter = factory.meter("SUM")
+    price = factory.price("per_unit", product_id=product["id"], unit_amount="1", meter_id=meter["id"])
+    credited = factory.customer()
+    factory.ingest([factory.event(credited["external_id"], meter["event_type"],
+                                  end - timedelta(minutes=30), {"value": "-100"})])
+    sub = factory.subscription(credited["id"], [price["id"]], coupon_id=coupon["id"])
+    invoice = factory.invoice(sub["id"], end - timedelta(hours=1), end)
+    subtotal = invoice.get("subtotal")
+    if isinstance(subtotal, int) and not isinstance(subtotal, bool):  # else VAL-MONEY-001's
+        want = oracle.discount(subtotal, "50")  # of the server's subtotal: only the discount judged
+        check.that("VAL-COUPON-003", invoice.get("discount") == want
+                   and invoice.get("total") == oracle.total(subtotal, want),
+                   f"50 % of a subtotal of {subtotal} (usage of -100 at 1 per unit): "
+                   f"discount {invoice.get('discount')!r}, total {invoice.get('total')!r}",
+                   operation=INVOICE, expected={"discount": want, "total": oracle.total(subtotal, want)},
+                   observed={k: invoice.get(k) for k in ("discount", "total")},
+                   exchange=factory.last.exchange if factory.last else None)
 
 
 # --- trials: a period ending at trial_end is in the trial, one second later is not -------------

@@ -88,9 +88,12 @@ def test_subscription_states(run: CheckRun, check, factory: Factory) -> None:
     check.that("VAL-SUB-002", run.api.get(base).json().get("status") == "canceled",
                "a canceled subscription reads back otherwise", operation="GET /v1/subscriptions/{id}",
                expected="canceled", observed="other")
-    for action, body_ in (("cancel", {}), ("revoke_cancellation", None)):
+    # every way of canceling again is a transition out of `canceled`, scheduled or not
+    for action, body_ in (("cancel", {}), ("cancel", {"at_period_end": True}),
+                          ("revoke_cancellation", None)):
         reply = run.api.post(f"{base}/{action}", body_)
-        expect.status(check, "VAL-SUB-005", reply, 409, f"POST …/{action}", "on a canceled one")
+        expect.status(check, "VAL-SUB-005", reply, 409, f"POST …/{action}",
+                      f"on a canceled one{' with at_period_end' if body_ else ''}")
         if reply.status == 409:
             expect.problem_code(check, "VAL-ERR-003", reply, "invalid_state_transition",
                                 f"POST …/{action}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -155,6 +156,31 @@ def test_ingestion_and_deduplication(run: CheckRun, check, scenario: Scenario, f
                expected={"results": ["duplicate", "duplicate", "accepted"], "accepted": 1,
                          "duplicates": 2},
                observed={"results": statuses, **counts}, exchange=batch.exchange)
+    # One id twice in one batch: the first is accepted, the second is its duplicate, and only the
+    # first one's value counts.
+    twin = factory.unique("dedup")
+    once = factory.event(twin, meter["event_type"], moment, {"value": 1})
+    batch = run.api.post("/v1/events/batch", {"events": [once, dict(once, data={"value": 100})]})
+    ingested(run)
+    expect.status(check, "VAL-EVENT-002", batch, 202, "POST /v1/events/batch", "one id twice")
+    receipt = batch.json() if batch.status == 202 else {}
+    statuses = [r.get("status") for r in receipt.get("results") or [] if isinstance(r, dict)]
+    counts = {"accepted": receipt.get("accepted"), "duplicates": receipt.get("duplicates")}
+    check.that("VAL-EVENT-002", statuses == ["accepted", "duplicate"]
+               and counts == {"accepted": 1, "duplicates": 1},
+               f"a batch holding one id twice: results {statuses}, counts {counts}",
+               operation="POST /v1/events/batch",
+               expected={"results": ["accepted", "duplicate"], "accepted": 1, "duplicates": 1},
+               observed={"results": statuses, **counts}, exchange=batch.exchange)
+    settle_usage(run)
+    usage = run.api.get(f"/v1/meters/{meter['id']}/usage",
+                        params={"customer": twin, "from": iso(moment - timedelta(minutes=1)),
+                                "to": iso(moment + timedelta(minutes=1))})
+    expect.status(check, "VAL-EVENT-002", usage, 200, USAGE, stop=True)
+    value = usage.json().get("value")
+    check.that("VAL-EVENT-002", oracle.same_decimal(value, Decimal(1)),
+               f"SUM {value!r} after one id twice in a batch (1, then 100); first write wins: 1",
+               operation=USAGE, expected="1", observed=value, exchange=usage.exchange)
 
 
 @pytest.mark.requirements("VAL-METER-001", "VAL-METER-003", "VAL-METER-004")
@@ -381,11 +407,17 @@ def test_numeric_grammar(run: CheckRun, check, factory: Factory, aggregation: st
 
 @pytest.mark.requirements("VAL-METER-004")
 def test_unique_count_by_string_form(run: CheckRun, check, factory: Factory) -> None:
-    """1, 1.0 and "1" are one value, "1.0" another; null and missing are not counted."""
+    """1, 1.0 and "1" are one value, "1.0" another; null and missing are not counted. Also pair by
+    pair, where a language's own equality errs one way (1 and "1" apart) and the other (true and 1
+    together), which a mix of both could hide."""
     values = [1, 1.0, "1", "1.0", 2, 2.5, "2.50", "b", True, None, MISSING, 1]
     body, expected = _fresh_usage(run, check, factory, "VAL-METER-004", "UNIQUE_COUNT", values)
     _value_is(check, "VAL-METER-004", body, expected,
               "UNIQUE_COUNT of 1, 1.0, \"1\", \"1.0\", 2, 2.5, \"2.50\", \"b\", true, null, a missing value")
+    for pair in ([1, "1"], [True, 1], [True, "true"], [0, False], [1.5, "1.50"]):
+        body, expected = _fresh_usage(run, check, factory, "VAL-METER-004", "UNIQUE_COUNT", pair)
+        _value_is(check, "VAL-METER-004", body, expected,
+                  "UNIQUE_COUNT of " + " and ".join(json.dumps(v) for v in pair))
 
 
 @pytest.mark.requirements("VAL-METER-009")

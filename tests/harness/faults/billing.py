@@ -178,6 +178,9 @@ class AmountsThroughFloat(Middleware):
 class DiscountRoundedHalfUp(Middleware):
     """Coupon discounts are rounded half-up (2.5 → 3) instead of half-even (2.5 → 2)."""
 
+    def discount(self, share: Fraction, subtotal: int) -> int:
+        return max(0, _round(share * subtotal, "half_up"))
+
     async def handle(self, request: Request) -> Response:
         response = await self.forward(request)
         body = response.json()
@@ -189,10 +192,18 @@ class DiscountRoundedHalfUp(Middleware):
                                          key=request.key)
                 if coupon.ok:
                     share = _fraction(coupon.json()["percent_off"]) / 100
-                    invoice["discount"] = max(0, _round(share * invoice["subtotal"], "half_up"))
+                    invoice["discount"] = self.discount(share, invoice["subtotal"])
                     invoice["total"] = max(0, invoice["subtotal"] - invoice["discount"])
         response.set_json(body)
         return response
+
+
+class NegativeDiscount(DiscountRoundedHalfUp):
+    """The discount is not clamped at 0: 50 % of a subtotal of -100 (usage credited back) is a
+    discount of -50 (the total is still clamped: 0)."""
+
+    def discount(self, share: Fraction, subtotal: int) -> int:
+        return _round(share * subtotal, "half_even")
 
 
 class TrialEndExclusive(Middleware):

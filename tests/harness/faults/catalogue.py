@@ -24,6 +24,7 @@ from .billing import (
     GraduatedWithoutFlatAmounts,
     InvoiceUsageEndInclusive,
     InvoiceWithoutCoupon,
+    NegativeDiscount,
     NegativeUsageBilledZero,
     RoundsHalfUp,
     SubtotalNotSumOfLines,
@@ -43,8 +44,10 @@ from .http_errors import (
 )
 from .idempotency import ConcurrentKeyActsTwice, IdempotencyKeyIgnored, ReusedKeyActsAgain
 from .lifecycle import (
+    CancelAtPeriodEndOnCanceled,
     CustomerInUseDeleted,
     CustomerUpdateNotStored,
+    CustomerWithCanceledSubscriptionDeleted,
     ForbiddenSubscriptionTransitionAccepted,
     VoidInvoiceDeletable,
 )
@@ -53,6 +56,7 @@ from .pagination import (
     ActiveFilterIncludesTrialing,
     CouponListOldestFirst,
     CursorUnreadableOnSomeLists,
+    FiltersDroppedAfterCursor,
     HasMoreOnLastPage,
     InvoiceStatusFilterIgnored,
     OtherListsCursorAccepted,
@@ -64,6 +68,7 @@ from .representation import CustomerWithoutMetadata, IdChangesAfterUpdate, Local
 from .usage import (
     BackdatingEdgeOffByOneSecond,
     BackdatingNotEnforced,
+    BatchDuplicateLastWins,
     BatchFutureEventsAccepted,
     BatchOver100Accepted,
     BatchPartlyIngestedOutsideWindow,
@@ -75,6 +80,7 @@ from .usage import (
     InclusiveWindowEnd,
     LatestTieFirstIngested,
     MaxComputedAsMin,
+    UniqueCountByLanguageEquality,
     UsageWindowOffsetDropped,
     WindowLimitByDuration,
 )
@@ -302,6 +308,17 @@ CATALOGUE += [
     _f("event_times_rounded_to_second", EventTimesRoundedToSecond,
        "test_window_edges_to_the_millisecond", "TIME-002"),
     _f("latest_tie_first_ingested", LatestTieFirstIngested, "test_latest_ties", "METER-004"),
+    _f("unique_count_by_language_equality", UniqueCountByLanguageEquality,
+       "test_unique_count_by_string_form", "METER-004"),
+    _f("batch_duplicate_last_wins", BatchDuplicateLastWins, "test_ingestion_and_deduplication",
+       "EVENT-002"),
+    _f("customer_with_canceled_subscription_deleted", CustomerWithCanceledSubscriptionDeleted,
+       "test_customer_deletion", "CUST-001"),
+    _f("cancel_at_period_end_on_canceled", CancelAtPeriodEndOnCanceled, "test_subscription_states",
+       "SUB-005"),
+    _f("filters_dropped_after_cursor", FiltersDroppedAfterCursor, "test_list_filters", "LIST-001"),
+    _f("negative_discount", NegativeDiscount, "test_discount_ties", "COUPON-003",
+       also=("HTTP-003",)),  # a negative discount also breaks the schema's `minimum: 0`
     _f("window_limit_by_duration", WindowLimitByDuration, "test_at_most_1000_windows", "METER-005"),
     _f("backdating_edge_off_by_one_second", BackdatingEdgeOffByOneSecond, "test_backdating_edges",
        "EVENT-003"),

@@ -82,3 +82,31 @@ class VoidInvoiceDeletable(Middleware):
             body["data"] = [i for i in body["data"] if i.get("id") not in self.deleted]
             response.set_json(body)
         return response
+
+
+class CustomerWithCanceledSubscriptionDeleted(CustomerInUseDeleted):
+    """"In use" counts live subscriptions only: a customer whose subscriptions are all canceled
+    is deleted (204, then hidden) instead of 409."""
+
+    async def handle(self, request: Request) -> Response:
+        target = request.resource
+        if request.method == "DELETE" and target and target[0] == "customers" and target[2] is None:
+            subs = await self.call(request, "GET", "/v1/subscriptions", key=request.key,
+                                   query={"customer_id": target[1], "limit": "100"})
+            data = subs.json().get("data") if subs.ok else None
+            if not data or any(s.get("status") != "canceled" for s in data):
+                return await self.forward(request)  # no subscription, or a live one: as it should
+        return await super().handle(request)
+
+
+class CancelAtPeriodEndOnCanceled(Middleware):
+    """The "already canceled" 409 is checked on the immediate path only: scheduling the
+    cancellation of a canceled subscription (`at_period_end: true`) answers 200, unchanged."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        target, body = request.resource, request.json()
+        if (response.status == 409 and target and target[0] == "subscriptions"
+                and target[2] == "cancel" and isinstance(body, dict) and body.get("at_period_end")):
+            return await self.call(request, "GET", f"/v1/subscriptions/{target[1]}", key=request.key)
+        return response

@@ -136,3 +136,13 @@ class OtherListsCursorAccepted(Middleware):
         if request.listing and response.ok and isinstance(body, dict) and body.get("next_cursor"):
             self.issued_by[str(body["next_cursor"])] = (request.org, request.path)
         return response
+
+
+class FiltersDroppedAfterCursor(Middleware):
+    """A page reached through a cursor ignores the list's filters (the cursor query is built
+    without them): only the first page is filtered."""
+
+    async def handle(self, request: Request) -> Response:
+        if request.listing and request.param("cursor"):
+            request.query = [(k, v) for k, v in request.query if k in ("cursor", "limit")]
+        return await self.forward(request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -365,4 +366,68 @@ class WindowLimitByDuration(Middleware):
                                                 "value": extra.get("value")}]
         body["to"] = request.param("to")
         response.set_json(body)
+        return response
+
+
+class BatchDuplicateLastWins(Middleware):
+    """A batch is deduplicated through a map keyed by id before it is stored: of one id sent
+    twice in a batch the last copy is stored, and both copies are reported `accepted`."""
+
+    async def handle(self, request: Request) -> Response:
+        data = request.json()
+        events = data.get("events") if request.path == "/v1/events/batch" and isinstance(data, dict) else None
+        if not isinstance(events, list):
+            return await self.forward(request)
+        last = {e.get("id"): i for i, e in enumerate(events) if isinstance(e, dict)}
+        keep = [i for i, e in enumerate(events) if not isinstance(e, dict) or last[e.get("id")] == i]
+        if len(keep) == len(events):
+            return await self.forward(request)
+        request.set_json(data | {"events": [events[i] for i in keep]})
+        response = await self.forward(request)
+        body = response.json()
+        if response.status != 202 or not isinstance(body, dict):
+            return response
+        stored = dict(zip(keep, body.get("results") or [], strict=False))
+        results = [stored.get(i) or stored.get(last[e.get("id")]) for i, e in enumerate(events)]
+        accepted = sum(1 for r in results if r and r.get("status") == "accepted")
+        response.set_json(body | {"results": results, "accepted": accepted,
+                                  "duplicates": len(results) - accepted})
+        return response
+
+
+class UniqueCountByLanguageEquality(Middleware):
+    """UNIQUE_COUNT counts `len(set(values))` of the decoded JSON values: the number 1 and the
+    string "1" are two values, while true and 1 (equal in the language) are one."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.events: list[tuple[str | None, str, str, datetime, dict[str, Any]]] = []
+        self.seen: set[tuple[str | None, str]] = set()
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        if request.method == "POST" and response.status == 202:
+            for event in _events(request):
+                with contextlib.suppress(KeyError, TypeError, ValueError):
+                    if (request.org, event["id"]) not in self.seen:  # first write wins
+                        self.seen.add((request.org, event["id"]))
+                        self.events.append((request.org, event["type"], event["customer"],
+                                            parse_time(event["time"]), event.get("data") or {}))
+        target = request.resource
+        if not (request.method == "GET" and target and target[2] == "usage" and response.ok
+                and not request.param("window") and not request.param("group_by")):
+            return response
+        meter = await self.call(request, "GET", f"/v1/meters/{target[1]}", key=request.key)
+        if not meter.ok or meter.json().get("aggregation") != "UNIQUE_COUNT":
+            return response
+        prop, kind = meter.json().get("value_property"), meter.json().get("event_type")
+        try:
+            start, end = parse_time(request.param("from") or ""), parse_time(request.param("to") or "")
+        except ValueError:
+            return response
+        values = {json.dumps(data[prop]) if isinstance(data[prop], (dict, list)) else data[prop]
+                  for org, type_, customer, moment, data in self.events
+                  if (org, type_, customer) == (request.org, kind, request.param("customer"))
+                  and start <= moment < end and data.get(prop) is not None}
+        response.set_json(response.json() | {"value": str(len(values))})
         return response
