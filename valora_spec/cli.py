@@ -217,7 +217,12 @@ def run_release(args: argparse.Namespace) -> int:
         print(f"{version}: REFUSED: already released and its record never changes; "
               f"differs in {', '.join(changed)}. Release a new version instead.")
         return EXIT_PROBLEMS
-    problems = validation_problems(_spec.load_yaml(folder / _spec.SPEC_FILE))
+    try:
+        doc = _spec.load_yaml(folder / _spec.SPEC_FILE)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        print(f"{version}: REFUSED: cannot load {folder / _spec.SPEC_FILE}: {' '.join(str(exc).split())}")
+        return EXIT_PROBLEMS
+    problems = validation_problems(doc) if isinstance(doc, dict) else ["not a mapping"]
     if problems:
         print(f"{version}: REFUSED: the spec does not validate ({len(problems)} problem(s)); "
               f"run `valora-spec validate {version}`")

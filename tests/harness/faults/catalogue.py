@@ -42,7 +42,12 @@ from .http_errors import (
     ReceiptsAsText,
     ServerErrorOnNonAscii,
 )
-from .idempotency import ConcurrentKeyActsTwice, IdempotencyKeyIgnored, ReusedKeyActsAgain
+from .idempotency import (
+    ConcurrentKeyActsTwice,
+    IdempotencyBodyComparedAsBytes,
+    IdempotencyKeyIgnored,
+    ReusedKeyActsAgain,
+)
 from .lifecycle import (
     CancelAtPeriodEndOnCanceled,
     CustomerInUseDeleted,
@@ -255,6 +260,8 @@ CATALOGUE: list[Fault] = [
        "IDEM-002", also=("ERR-003",)),
     _f("concurrent_key_acts_twice", ConcurrentKeyActsTwice,
        "test_concurrent_requests_with_one_key_act_once", "IDEM-004"),
+    _f("idempotency_body_compared_as_bytes", IdempotencyBodyComparedAsBytes,
+       "test_same_key_same_body_replays", "IDEM-001"),
     # METER, EVENT
     _f("max_computed_as_min", MaxComputedAsMin, "test_aggregations_match_the_oracle and MAX",
        "METER-004"),

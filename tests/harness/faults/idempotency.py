@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 
-from ._base import App, Middleware, Request, Response
+from ._base import App, Middleware, Request, Response, problem
 
 
 class IdempotencyKeyIgnored(Middleware):
@@ -47,3 +49,22 @@ class ConcurrentKeyActsTwice(Middleware):
             return await self.forward(request)
         finally:
             self.in_flight.discard(slot)
+
+
+class IdempotencyBodyComparedAsBytes(Middleware):
+    """A key's body is compared byte for byte: the same JSON value with its members in another
+    order is answered 422 `idempotency_key_reused` instead of replayed."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.first: dict[tuple[str | None, str, str], bytes] = {}
+
+    async def handle(self, request: Request) -> Response:
+        key = request.headers.get("idempotency-key")
+        if request.method != "POST" or not key:
+            return await self.forward(request)
+        first = self.first.setdefault((request.org, request.path, key), request.body)
+        with contextlib.suppress(ValueError):
+            if first != request.body and json.loads(first) == request.json():
+                return problem(422, "idempotency_key_reused", "the key was used with another body")
+        return await self.forward(request)
