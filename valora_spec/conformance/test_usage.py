@@ -102,6 +102,20 @@ def _value_is(check, requirement: str, body: dict, expected: Decimal, what: str)
                exchange=body.get("_exchange"))
 
 
+def _first_write_wins(run: CheckRun, check, meter: dict, customer: str, moment: datetime,
+                      want: Decimal, what: str) -> None:
+    """The SUM around `moment` counts only the first write of each event id (VAL-EVENT-002)."""
+    settle_usage(run)
+    usage = run.api.get(f"/v1/meters/{meter['id']}/usage",
+                        params={"customer": customer, "from": iso(moment - timedelta(minutes=1)),
+                                "to": iso(moment + timedelta(minutes=1))})
+    expect.status(check, "VAL-EVENT-002", usage, 200, USAGE, stop=True)
+    value = usage.json().get("value")
+    check.that("VAL-EVENT-002", oracle.same_decimal(value, want),
+               f"SUM {value!r} {what}; first write wins: {want}",
+               operation=USAGE, expected=str(want), observed=value, exchange=usage.exchange)
+
+
 @pytest.mark.requirements("VAL-EVENT-001", "VAL-EVENT-002")
 def test_ingestion_and_deduplication(run: CheckRun, check, scenario: Scenario, factory: Factory) -> None:
     receipt = scenario.receipt
@@ -122,15 +136,8 @@ def test_ingestion_and_deduplication(run: CheckRun, check, scenario: Scenario, f
     check.that("VAL-EVENT-002", status == "duplicate", f"a repeated id was reported {status!r}",
                operation="POST /v1/events", expected="duplicate", observed=status,
                exchange=reply.exchange)
-    settle_usage(run)
-    usage = run.api.get(f"/v1/meters/{meter['id']}/usage",
-                        params={"customer": customer, "from": iso(moment - timedelta(minutes=1)),
-                                "to": iso(moment + timedelta(minutes=1))})
-    expect.status(check, "VAL-EVENT-002", usage, 200, USAGE, stop=True)
-    value = usage.json().get("value")
-    check.that("VAL-EVENT-002", oracle.same_decimal(value, Decimal(3)),
-               f"SUM {value!r} after a duplicate id with another value; first write wins: 3",
-               operation=USAGE, expected="3", observed=value, exchange=usage.exchange)
+    _first_write_wins(run, check, meter, customer, moment, Decimal(3),
+                      "after a duplicate id with another value")
     # ids are unique in the organization, not per customer
     other = factory.unique("dedup")
     reply = run.api.post("/v1/events", dict(first, customer=other))
@@ -172,15 +179,8 @@ def test_ingestion_and_deduplication(run: CheckRun, check, scenario: Scenario, f
                operation="POST /v1/events/batch",
                expected={"results": ["accepted", "duplicate"], "accepted": 1, "duplicates": 1},
                observed={"results": statuses, **counts}, exchange=batch.exchange)
-    settle_usage(run)
-    usage = run.api.get(f"/v1/meters/{meter['id']}/usage",
-                        params={"customer": twin, "from": iso(moment - timedelta(minutes=1)),
-                                "to": iso(moment + timedelta(minutes=1))})
-    expect.status(check, "VAL-EVENT-002", usage, 200, USAGE, stop=True)
-    value = usage.json().get("value")
-    check.that("VAL-EVENT-002", oracle.same_decimal(value, Decimal(1)),
-               f"SUM {value!r} after one id twice in a batch (1, then 100); first write wins: 1",
-               operation=USAGE, expected="1", observed=value, exchange=usage.exchange)
+    _first_write_wins(run, check, meter, twin, moment, Decimal(1),
+                      "after one id twice in a batch (1, then 100)")
 
 
 @pytest.mark.requirements("VAL-METER-001", "VAL-METER-003", "VAL-METER-004")
