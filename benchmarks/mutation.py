@@ -36,6 +36,7 @@ import ast
 import hashlib
 import json
 import os
+import queue
 import random
 import re
 import shutil
@@ -45,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,17 +171,18 @@ def copy_tree(target: Path) -> None:
     shutil.copytree(ROOT, target, ignore=ignore, dirs_exist_ok=True, symlinks=True)
 
 
-def child_env(workdir: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(workdir), "PYTHONDONTWRITEBYTECODE": "1"}
+def child_env(tree: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(tree), "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def cosmic_ray(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+def cosmic_ray(tree: Path, *args: str) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).parent / "cosmic-ray"
-    return subprocess.run(["nice", "-n", "10", str(exe), *args], cwd=workdir, env=child_env(workdir),
+    return subprocess.run(["nice", "-n", "10", str(exe), *args], cwd=tree, env=child_env(tree),
                           capture_output=True, text=True, check=False)
 
 
 def write_config(workdir: Path, name: str, args: argparse.Namespace, limit: float) -> Path:
+    """cosmic-ray's configuration, in `workdir`; its paths are relative to the scratch copy."""
     module = MODULES[name]
     command = (f"{sys.executable} benchmarks/mutation.py run-one --module {name} --budget {args.budget} "
                f"--seed {args.seed} --limit {limit:.0f} --request-timeout {args.request_timeout:g}")
@@ -194,14 +197,14 @@ def write_config(workdir: Path, name: str, args: argparse.Namespace, limit: floa
     return path
 
 
-def baseline(workdir: Path, name: str, args: argparse.Namespace) -> tuple[float, str]:
+def baseline(tree: Path, name: str, args: argparse.Namespace) -> tuple[float, str]:
     """The unmutated run of the module's selection: its time, and it must not be killed."""
     started = time.monotonic()
     result = subprocess.run(
         ["nice", "-n", "10", sys.executable, "benchmarks/mutation.py", "run-one", "--module", name,
          "--budget", args.budget, "--seed", str(args.seed), "--limit", "900",
          "--request-timeout", str(args.request_timeout)],
-        cwd=workdir, env=child_env(workdir), capture_output=True, text=True, check=False)
+        cwd=tree, env=child_env(tree), capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - started
     line = next((ln for ln in result.stdout.splitlines() if ln.startswith(OUTCOME_PREFIX)), result.stdout)
     if result.returncode != 0:
@@ -230,13 +233,13 @@ def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]
     return spans
 
 
-def sample(workdir: Path, name: str, count: int, seed: int) -> dict[str, int]:
+def sample(workdir: Path, tree: Path, name: str, count: int, seed: int) -> dict[str, int]:
     """Skip mutants inside annotations, then all but `count` of the rest (a fixed-seed choice),
     so exec leaves them. Returns how many there were of each."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
-    spans = annotation_spans(workdir / MODULES[name].path)
+    spans = annotation_spans(tree / MODULES[name].path)
     session = workdir / f"mutation-{name}.sqlite"
     with use_db(str(session), WorkDB.Mode.open) as db:
         items = sorted(db.pending_work_items,
@@ -250,21 +253,21 @@ def sample(workdir: Path, name: str, count: int, seed: int) -> dict[str, int]:
         if skipped:
             db.set_multiple_results(skipped, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
     counts = {"generated": len(items), "in_annotations": len(in_annotation), "run": len(keep),
-              "digest": source_digest(workdir, name)}
+              "digest": source_digest(tree, name)}
     (workdir / f"mutation-{name}.counts.json").write_text(json.dumps(counts))
     return counts
 
 
-def source_digest(workdir: Path, name: str) -> str:
-    return hashlib.sha256((workdir / MODULES[name].path).read_bytes()).hexdigest()
+def source_digest(tree: Path, name: str) -> str:
+    return hashlib.sha256((tree / MODULES[name].path).read_bytes()).hexdigest()
 
 
-def reopen_survivors(old: Path, workdir: Path, name: str) -> dict[str, int]:
+def reopen_survivors(old: Path, workdir: Path, tree: Path, name: str) -> dict[str, int]:
     """Take an earlier run's session, with its survivors' results removed so exec runs them again
     (e.g. against sharper checks). The mutated module must not have changed since."""
     counts_file = old / f"mutation-{name}.counts.json"
     counts = json.loads(counts_file.read_text())
-    if counts.get("digest") != source_digest(workdir, name):
+    if counts.get("digest") != source_digest(tree, name):
         raise SystemExit(f"mutation: {MODULES[name].path} changed since {old}: run afresh")
     shutil.copy(old / f"mutation-{name}.sqlite", workdir / f"mutation-{name}.sqlite")
     (workdir / counts_file.name).write_text(json.dumps(counts))
@@ -274,38 +277,56 @@ def reopen_survivors(old: Path, workdir: Path, name: str) -> dict[str, int]:
     return counts | {"run": len(again)}
 
 
+def run_module(tree: Path, workdir: Path, name: str, args: argparse.Namespace) -> None:
+    """Every mutant of one module, mutated in `tree` (a scratch copy), recorded in `workdir`."""
+    base_time, line = baseline(tree, name, args)
+    limit = max(60.0, base_time * args.timeout_factor)
+    config = write_config(workdir, name, args, limit)
+    session = workdir / f"mutation-{name}.sqlite"
+    if args.rerun_survivors:
+        counts = reopen_survivors(Path(args.rerun_survivors), workdir, tree, name)
+    else:
+        init = cosmic_ray(tree, "init", "--force", str(config), str(session))
+        if init.returncode != 0:
+            raise SystemExit(f"mutation: cosmic-ray init failed for {name}: {init.stderr[-500:]}")
+        counts = sample(workdir, tree, name, args.sample, args.seed)
+    said = line.removeprefix(OUTCOME_PREFIX).strip()
+    print(f"mutation: {name}: {counts['generated']} mutants, {counts['in_annotations']} in annotations "
+          f"(equivalent), {counts['run']} to run; unmutated run {base_time:.0f} s ({said}); "
+          f"limit {limit:.0f} s per mutant", flush=True)
+    started = time.monotonic()
+    done = cosmic_ray(tree, "exec", str(config), str(session))
+    if done.returncode != 0:
+        raise SystemExit(f"mutation: cosmic-ray exec failed for {name}: {done.stderr[-500:]}")
+    print(f"mutation: {name}: {len(collect(workdir, name))} mutants in {time.monotonic() - started:.0f} s",
+          flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     names = args.modules.split(",") if args.modules else list(MODULES)
     unknown = [n for n in names if n not in MODULES]
     if unknown:
         raise SystemExit(f"mutation: unknown modules {unknown}; known: {', '.join(MODULES)}")
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="valora-mutation-"))
-    copy_tree(workdir)
-    print(f"mutation: scratch copy {workdir}", flush=True)
+    # one scratch copy per lane: a lane mutates one module at a time on disk, so lanes never meet
+    trees: queue.Queue[Path] = queue.Queue()
+    for lane in range(max(1, min(args.jobs, len(names)))):
+        tree = workdir / f"tree-{lane}"
+        copy_tree(tree)
+        trees.put(tree)
+    print(f"mutation: scratch copies in {workdir}, {trees.qsize()} lane(s)", flush=True)
+
+    def in_a_lane(name: str) -> None:
+        tree = trees.get()
+        try:
+            run_module(tree, workdir, name, args)
+        finally:
+            trees.put(tree)
+
     started = time.monotonic()
-    for name in names:
-        base_time, line = baseline(workdir, name, args)
-        limit = max(60.0, base_time * args.timeout_factor)
-        config = write_config(workdir, name, args, limit)
-        session = workdir / f"mutation-{name}.sqlite"
-        if args.rerun_survivors:
-            counts = reopen_survivors(Path(args.rerun_survivors), workdir, name)
-        else:
-            init = cosmic_ray(workdir, "init", "--force", config.name, session.name)
-            if init.returncode != 0:
-                raise SystemExit(f"mutation: cosmic-ray init failed for {name}: {init.stderr[-500:]}")
-            counts = sample(workdir, name, args.sample, args.seed)
-        said = line.removeprefix(OUTCOME_PREFIX).strip()
-        print(f"mutation: {name}: {counts['generated']} mutants, {counts['in_annotations']} in annotations "
-              f"(equivalent), {counts['run']} to run; unmutated run {base_time:.0f} s ({said}); "
-              f"limit {limit:.0f} s per mutant", flush=True)
-        module_started = time.monotonic()
-        done = cosmic_ray(workdir, "exec", config.name, session.name)
-        if done.returncode != 0:
-            raise SystemExit(f"mutation: cosmic-ray exec failed for {name}: {done.stderr[-500:]}")
-        rows = collect(workdir, name)
-        spent = time.monotonic() - module_started
-        print(f"mutation: {name}: {len(rows)} mutants in {spent:.0f} s", flush=True)
+    with ThreadPoolExecutor(max_workers=trees.qsize()) as pool:
+        for done in [pool.submit(in_a_lane, name) for name in names]:
+            done.result()
     print(f"mutation: total {time.monotonic() - started:.0f} s", flush=True)
     return report(workdir, names, args.goal)
 
@@ -458,7 +479,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout-factor", type=float, default=3.0,
                         help="per-mutant limit: this times the unmutated run, at least 60 s (default 3)")
     parser.add_argument("--goal", type=float, default=0.9, help="score every module must reach")
-    parser.add_argument("--workdir", help="scratch copy to run in (default: a new temporary folder)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="modules mutated at once, each in its own scratch copy (default 1)")
+    parser.add_argument("--workdir", help="folder for the scratch copies and results (default: a new one)")
     parser.add_argument("--report", metavar="WORKDIR", help="only print the report of a finished run")
     parser.add_argument("--rerun-survivors", metavar="WORKDIR",
                         help="run an earlier run's survivors again, against the current checks")

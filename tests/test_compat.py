@@ -449,3 +449,21 @@ def test_fingerprints_see_the_same_recursive_shape_under_other_names():
     other = Resolver(doc(("P", "Q"), "integer"))
     prints = Fingerprints(old, other)
     assert prints.of(old, ref("A")) != prints.of(other, ref("P"))  # differs two refs down a cycle
+
+
+def test_cli_output_into_a_pipe_closed_early_is_not_a_traceback(tmp_path):
+    # far more than a pipe's buffer (64 KiB), so the writer meets the closed pipe
+    ok = {"responses": {"200": {"description": "ok"}}}
+    paths = {f"/things{i}": {"get": {"operationId": f"getThing{i}", **ok}} for i in range(2000)}
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    for document, version, its_paths in ((old, "1", paths), (new, "2", {})):
+        info = {"title": "t", "version": version}
+        document.write_text(yaml.safe_dump({"openapi": "3.1.0", "info": info, "paths": its_paths}))
+    reader = subprocess.Popen([sys.executable, "-m", "valora_spec.cli", "compat", str(old), str(new),
+                               "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout is not None and reader.stderr is not None
+    assert reader.stdout.read(100)
+    reader.stdout.close()
+    stderr = reader.stderr.read().decode()
+    assert reader.wait(timeout=60) == 1
+    assert stderr == ""

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from valora_spec._pipes import until_reader_leaves
+
 # `_spec` (jsonschema), the OpenAPI validator and the report tools are imported where they
 # are used: `valora-spec compat` needs none of them, and they cost most of its start-up time.
 
@@ -295,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return int(handler(args))
+        return until_reader_leaves(lambda: int(handler(args)))
     except UsageError as exc:
         print(f"valora-spec {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE

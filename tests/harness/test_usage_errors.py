@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ from harness_suite import SuiteResult, run_suite
 from versions import NEWEST, OLDEST, RELEASED
 
 from valora_spec.conformance._settings import UsageError, read_settings
+from valora_spec.conformance._target import first_line_or_kill
 
 PREFIX = "valora conformance: error: "
 
@@ -199,3 +203,21 @@ def test_coexists_with_pytest_base_url(tmp_path: Path) -> None:
                        base_url=url)
     assert result.exit_code == 6, result.stdout[-2000:] + result.stderr[-2000:]
     assert f"target unreachable: {url}" in result.stderr
+
+
+def test_an_embedded_reference_that_hangs_before_listening_is_killed_within_the_limit() -> None:
+    # e.g. a loop at import: the child never prints its address, and the run must not wait for ever
+    hung = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+                            stdout=subprocess.PIPE, text=True)
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="did not print its address within 1 s"):
+        first_line_or_kill(hung, 1.0)
+    assert time.monotonic() - started < 10
+    assert hung.wait(timeout=10) != 0  # killed, not left behind
+
+
+def test_an_embedded_reference_that_prints_something_else_is_named() -> None:
+    talking = subprocess.Popen([sys.executable, "-c", "print('port in use')"],
+                               stdout=subprocess.PIPE, text=True)
+    with pytest.raises(RuntimeError, match="printed 'port in use' instead of its address"):
+        first_line_or_kill(talking, 30.0)

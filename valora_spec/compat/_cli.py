@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .._pipes import until_reader_leaves
 from ._compare import compare
 from ._errors import CompatError
 from ._load import load_spec, repo_root, spec_path
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="valora-spec")
     add_compat_parsers(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return args.handler(args)
+    return until_reader_leaves(lambda: args.handler(args))
 
 
 def _policy(path: Path | None) -> Policy | None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import queue
 import secrets
 import shutil
 import signal
 import subprocess
 import sys
-import time
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,13 +44,7 @@ class EmbeddedReference:
                                    # its own session: a Ctrl-C or a job's SIGTERM to the whole
                                    # group must not end it before the report is written
                                    start_new_session=True)
-        deadline = time.monotonic() + READY_TIMEOUT
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        if not line.startswith("http") or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"the embedded reference did not start (printed {line!r})")
-        return cls(process, line, keys)
+        return cls(process, first_line_or_kill(process, READY_TIMEOUT), keys)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -58,6 +53,23 @@ class EmbeddedReference:
                 self.process.wait(timeout=4)  # it shuts down within 2 s; a stopped run must end
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def first_line_or_kill(process: subprocess.Popen, timeout: float) -> str:
+    """The base URL the reference prints once it listens. A child that hangs before (a loop at
+    import, a lock) must not hang the run: after `timeout` it is killed and the start fails."""
+    assert process.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(process.stdout.readline()), daemon=True).start()
+    try:
+        line = lines.get(timeout=timeout).strip()
+    except queue.Empty:
+        process.kill()
+        raise RuntimeError(f"it did not print its address within {timeout:g} s") from None
+    if not line.startswith("http"):
+        process.kill()
+        raise RuntimeError(f"it printed {line!r} instead of its address")
+    return line
 
 
 def discover(client: Client) -> tuple[dict[str, Any] | None, str | None]:
