@@ -63,6 +63,7 @@ class Module:
     path: str  # the mutated file, relative to the repository
     checks: tuple[str, ...]  # conformance files whose checks concern it, run first
     fuzz: str | None  # -k expression of the fuzzed operations it serves; "" all, None none
+    options: tuple[str, ...] = ()  # harness options its mutants need to show
 
 
 MODULES: dict[str, Module] = {
@@ -78,8 +79,10 @@ MODULES: dict[str, Module] = {
                             "Subscription"),
     "coupons": Module("valora_spec/reference/routes/coupons.py", ("test_billing.py", "test_crud.py"),
                       "Coupon"),
+    # the reference prunes expired keys once a minute: a prune that deletes live keys shows only
+    # to a replay after the next prune, so the run's first key is replayed 75 s after first use
     "idempotency": Module("valora_spec/reference/_idempotency.py", ("test_idempotency.py",),
-                          "create or ingest or generate"),
+                          "create or ingest or generate", ("--replay-after", "75")),
     "pagination": Module("valora_spec/reference/_pagination.py", ("test_pagination.py", "test_security.py"),
                          "list"),
     "auth": Module("valora_spec/reference/_auth.py", ("test_security.py", "test_idempotency.py"), "Meta"),
@@ -94,7 +97,7 @@ def pytest_args(module: Module) -> list[str]:
         args.append("conformance/test_fuzz.py")
         if module.fuzz:
             args += ["-k", f"not test_fuzz_operation or {module.fuzz}"]
-    return args
+    return [*args, *module.options]
 
 
 # run-one: the test command cosmic-ray runs for each mutant ------------------------------------
@@ -395,16 +398,45 @@ def _changed_lines(diff: str) -> tuple[str, str]:
     return " / ".join(s.strip() for s in removed), " / ".join(s.strip() for s in added)
 
 
-def load_equivalents(path: Path = EQUIVALENTS) -> dict[tuple[str, int, str, str], str]:
-    if not path.exists():
-        return {}
-    entries = yaml.safe_load(path.read_text()) or []
-    return {(e["file"], int(e["line"]), str(e["before"]).strip(), str(e["after"]).strip()):
-            f"[{e.get('kind', 'equivalent')}] {e['reason']}" for e in entries}
+class Equivalents:
+    """benchmarks/mutation-equivalents.yaml: entries naming one mutant (file, line, the line's
+    text before and after), or every mutant inside one function (file, function)."""
+
+    def __init__(self, path: Path = EQUIVALENTS) -> None:
+        entries = (yaml.safe_load(path.read_text()) or []) if path.exists() else []
+        self.mutants: dict[tuple[str, int, str, str], str] = {}
+        self.functions: list[tuple[str, int, int, str]] = []
+        for e in entries:
+            reason = f"[{e.get('kind', 'equivalent')}] {e['reason']}"
+            if "function" in e:
+                first, last = function_lines(ROOT / e["file"], e["function"])
+                self.functions.append((e["file"], first, last, reason))
+            else:
+                key = (e["file"], int(e["line"]), str(e["before"]).strip(), str(e["after"]).strip())
+                self.mutants[key] = reason
+
+    def reason(self, m: Mutant) -> str | None:
+        return self.mutants.get(m.key) or next(
+            (why for file, first, last, why in self.functions if file == m.path and first <= m.line <= last),
+            None)
+
+
+def function_lines(path: Path, qualified: str) -> tuple[int, int]:
+    """The lines of `name` or `Class.name` in a module."""
+    scope: list[ast.stmt] = ast.parse(path.read_text()).body
+    node: ast.stmt | None = None
+    for part in qualified.split("."):
+        node = next((n for n in scope if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                     and n.name == part), None)
+        if node is None:
+            raise SystemExit(f"mutation: {EQUIVALENTS.name} names {qualified} in {path}, which has none")
+        scope = node.body
+    assert node is not None
+    return node.lineno, node.end_lineno or node.lineno
 
 
 def report(workdir: Path, names: list[str], goal: float) -> int:
-    equivalents = load_equivalents()
+    equivalents = Equivalents()
     table = []
     survivors: list[Mutant] = []
     equivalent_list: list[Mutant] = []
@@ -415,8 +447,9 @@ def report(workdir: Path, names: list[str], goal: float) -> int:
         for m in mutants:
             if m.seconds is not None:
                 times.append(m.seconds)
-            if m.outcome == "survived" and m.key in equivalents:
-                m.outcome, m.reason = "equivalent", equivalents[m.key]
+            reason = equivalents.reason(m) if m.outcome == "survived" else None
+            if reason:
+                m.outcome, m.reason = "equivalent", reason
                 equivalent_list.append(m)
             elif m.outcome in ("survived", "timed-out"):
                 survivors.append(m)

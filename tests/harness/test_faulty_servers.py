@@ -212,7 +212,7 @@ def test_discovery_over_claim_is_reported_with_the_measured_range(tmp_path: Path
 @pytest.mark.parametrize("fault", SELECTED, ids=[fault.name for fault in SELECTED])
 def test_harness_fails_the_faulty_server_for_the_right_requirement(tmp_path: Path,
                                                                   fault: Fault) -> None:
-    result = _run(tmp_path, fault, "-k", fault.selection)
+    result = _run(tmp_path, fault, "-k", fault.selection, *fault.harness_args)
     _no_key_in_report(result)
     met = _assert_precise(result, fault)
     if fault.miss:

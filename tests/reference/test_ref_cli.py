@@ -58,16 +58,20 @@ def test_generates_and_prints_keys_when_none_given() -> None:
             if line.startswith("api-key ")]
     assert [(org, role) for org, role, _ in keys] == [
         ("org_a", "admin"), ("org_b", "admin"), ("org_a", "read_only")]
+    secrets = [key for _, _, key in keys]
+    assert len(set(secrets)) == 3 and all(len(key) >= 30 for key in secrets)  # distinct, unguessable
     assert url.startswith("http://")
 
 
 @pytest.mark.parametrize(
     "args",
     [["--port", "x"], ["--spec-version", "2.0.0"], ["--api-key", "org:owner:k"],
-     ["--rate-limit", "5"], ["--declare-version", "v1"], ["--usage-delay", "-1"], ["--nope"]],
+     ["--api-key", ":admin:k"], ["--api-key", "a:admin:k", "--api-key", "b:admin:k"],
+     ["--api-key", "a:admin:k", "--api-key", "a:read_only:k"], ["--rate-limit", "5"],
+     ["--declare-version", "v1"], ["--usage-delay", "-1"], ["--nope"]],
 )
 def test_bad_flags_exit_2_without_traceback(args: list[str]) -> None:
     result = subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=20)
     assert result.returncode == 2
-    assert "usage:" in result.stderr and "Traceback" not in result.stderr
+    assert "valora-reference: error:" in result.stderr and "Traceback" not in result.stderr
     assert result.stdout == ""

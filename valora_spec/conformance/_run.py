@@ -29,6 +29,16 @@ from valora_spec.conformance._target import EmbeddedReference, discover, key_wor
 from valora_spec.conformance._validation import ResponseValidator
 
 
+@dataclass(frozen=True)
+class FirstWrite:
+    """The run's first write, sent with an Idempotency-Key and replayed at the run's end."""
+
+    key: str
+    body: dict[str, Any]
+    reply: Reply
+    at: float  # time.monotonic() when it was answered
+
+
 class _Callers:
     """The run's clients, each speaking for `self.scope`."""
 
@@ -77,6 +87,7 @@ class Run(_Callers):
     cleanup: dict[str, Any] | None = None  # what the end-of-run clean-up removed and left
     usage_visible_at: float = 0.0  # monotonic time by which ingested usage must be visible
     worker_pids: set[int] = field(default_factory=set)  # xdist workers: a stop signal is passed on
+    first_write: FirstWrite | None = None  # the key probe, when it created its customer
 
     @classmethod
     def start(cls, settings: Settings, catalogue: Catalogue) -> Run:
@@ -137,13 +148,17 @@ class Run(_Callers):
             self._check_admin_key()
 
     def _check_admin_key(self) -> None:
-        """A key that may not write would make every write check fail: a key mistake, said as one."""
+        """A key that may not write would make every write check fail: a key mistake, said as one.
+        The probe carries an Idempotency-Key, so the run's end can replay it (VAL-IDEM-001)."""
         body = {"external_id": f"{self.prefix}-key-probe", "name": "Valora conformance key probe",
                 "metadata": {"valora_run": self.prefix}}  # marked as the run's, like all it creates
+        key = f"{self.prefix}-first-write-{secrets.token_hex(4)}"
         try:
-            reply = self.api.post("/v1/customers", body)
+            reply = self.api.post("/v1/customers", body, headers={"Idempotency-Key": key})
         except TargetError:
             return  # the checks will meet the same problem and say it where it matters
+        if reply.status == 201:
+            self.first_write = FirstWrite(key, body, reply, time.monotonic())
         if reply.status == 403:
             raise UsageError("--api-key is refused for writes (POST /v1/customers answered 403): "
                              "it must be an admin key of organization A")

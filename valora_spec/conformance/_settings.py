@@ -54,6 +54,10 @@ OPTIONS: list[tuple[str, str, type, Any, str, str]] = [
     ("--request-timeout", "VALORA_REQUEST_TIMEOUT", float, 10.0, "SECONDS",
      "Seconds allowed per request."),
     ("--deadline", "VALORA_DEADLINE", float, 900.0, "SECONDS", "Seconds allowed for the whole run."),
+    ("--replay-after", "VALORA_REPLAY_AFTER", float, 0.0, "SECONDS",
+     "The run's first Idempotency-Key is replayed at its end, and no sooner than this many "
+     "seconds after its first use (within --deadline): a longer run sees expiries and prunes "
+     "that a short one cannot (VAL-IDEM-001 keeps keys 24 hours). Default 0."),
     ("--report-dir", "VALORA_REPORT_DIR", str, None, "PATH",
      "Where to write the report (default ./reports/out/<timestamp>/)."),
     ("--baseline", "VALORA_BASELINE", str, None, "PATH", "A previous report.json to compare with."),
@@ -121,6 +125,7 @@ class Settings:
     concurrency: int
     request_timeout: float
     deadline: float
+    replay_after: float
     report_dir: Path
     baseline: Path | None
     fail_on: str
@@ -137,7 +142,8 @@ class Settings:
             "base_url": self.base_url, "spec_version": self.spec_version, "budget": self.budget,
             "seed": self.seed, "max_rps": self.max_rps, "concurrency": self.concurrency,
             "workers": self.workers, "request_timeout": self.request_timeout,
-            "deadline": self.deadline, "read_only": self.read_only, "fail_on": self.fail_on,
+            "deadline": self.deadline, "replay_after": self.replay_after, "read_only": self.read_only,
+            "fail_on": self.fail_on,
             **{name: REDACTED if getattr(self, name) else None for name in PLACEHOLDER_OF},
             "baseline": str(self.baseline) if self.baseline else None,
             "waivers": str(self.waivers) if self.waivers else None,
@@ -197,6 +203,8 @@ def read_settings(config: pytest.Config, known_versions: list[str]) -> Settings:
     for name in ("request_timeout", "deadline"):
         if values[name] <= 0:
             raise UsageError(f"--{name.replace('_', '-')} must be positive")
+    if values["replay_after"] < 0:
+        raise UsageError("--replay-after must be 0 or positive")
     if values["concurrency"] < 1:
         raise UsageError("--concurrency must be at least 1")
     if values["workers"] != "auto" and not (values["workers"].isdigit() and len(values["workers"]) < 4):
@@ -224,7 +232,8 @@ def read_settings(config: pytest.Config, known_versions: list[str]) -> Settings:
         evaluate=evaluate,
         budget=values["budget"], seed=seed, max_rps=values["max_rps"], concurrency=values["concurrency"],
         request_timeout=values["request_timeout"], deadline=values["deadline"],
-        report_dir=report_dir, fail_on=values["fail_on"], read_only=values["read_only"], **paths,
+        replay_after=values["replay_after"], report_dir=report_dir, fail_on=values["fail_on"],
+        read_only=values["read_only"], **paths,
     )
 
 

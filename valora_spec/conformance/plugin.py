@@ -93,6 +93,7 @@ def pytest_cmdline_main(config: pytest.Config) -> Generator[None, Any, Any]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirements(*ids): the requirements a check verifies")
     config.addinivalue_line("markers", "writes: the check creates or changes data")
+    config.addinivalue_line("markers", "at_end: the check runs after every other one")
     if config.option.help or config.option.collectonly and not os.environ.get("VALORA_COLLECT"):
         return
     if not _runs_the_suite(config):
@@ -190,6 +191,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     run = _run(config)
     if run is None:
         return
+    items.sort(key=lambda item: item.get_closest_marker("at_end") is not None)  # stable: else as found
     for item in items:
         if run.fatal:
             item.add_marker(pytest.mark.skip(reason=f"not evaluated: {run.fatal}"))

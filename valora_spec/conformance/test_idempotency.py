@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -115,3 +116,27 @@ def test_concurrent_requests_with_one_key_act_once(run: CheckRun, check, factory
     count = _products_named(run, run.api, body["name"])
     check.that("VAL-IDEM-004", count == 1, f"{count} products created by one idempotency key",
                operation="POST /v1/products", expected=1, observed=count)
+
+
+@pytest.mark.at_end
+@pytest.mark.requirements("VAL-IDEM-001")
+def test_the_runs_first_key_still_replays_at_its_end(run: CheckRun, check) -> None:
+    """Keys replay for 24 hours, so for the whole run: the key probe's create, the run's first
+    write, is sent again last, and no sooner than --replay-after seconds after it (a run longer
+    than a server's prune interval or key lifetime is what shows a prune that deletes live keys)."""
+    first = run.first_write
+    if first is None:
+        pytest.skip("the run's first write (the key probe) did not create its customer: nothing to replay")
+    settings = run.settings
+    wake = min(first.at + settings.replay_after,  # never past the deadline, with room for the rest
+               settings.started + settings.deadline - 3 * settings.request_timeout)
+    time.sleep(max(0.0, wake - time.monotonic()))
+    age = f"{time.monotonic() - first.at:.0f} s after its first use"
+    again = run.api.post("/v1/customers", first.body, headers={"Idempotency-Key": first.key})
+    expect.status(check, "VAL-IDEM-001", again, first.reply.status, OP,
+                  f"replay of the run's first key {age}")
+    replayed, stored = expect.json_or_none(again), first.reply.json()
+    check.that("VAL-IDEM-001", replayed == stored,
+               f"the run's first key, replayed {age}, answers another body", operation=OP,
+               expected=stored, observed=replayed if replayed is not None else again.content[:300],
+               exchange=again.exchange)

@@ -46,6 +46,7 @@ from .idempotency import (
     ConcurrentKeyActsTwice,
     IdempotencyBodyComparedAsBytes,
     IdempotencyKeyIgnored,
+    KeysForgottenTooSoon,
     ReusedKeyActsAgain,
 )
 from .lifecycle import (
@@ -127,6 +128,7 @@ class Fault:
     no_repro: bool = False  # ... fails it, but with no reproduction in any failure entry
     issues: tuple[str, ...] = ()
     app_options: dict[str, Any] = field(default_factory=dict)
+    harness_args: tuple[str, ...] = ()  # options the run needs to show the fault
 
     @property
     def expected(self) -> set[str]:
@@ -148,8 +150,9 @@ def _f(name: str, middleware: type[Middleware] | None, selection: str | None, re
     assert all(i in HARNESS_ISSUES for i in issues) and (bool(issues) or not (
         noise or errors or miss or no_repro)), name
     ids = lambda requirements: tuple(f"VAL-{r}" for r in requirements)  # noqa: E731
+    harness_args = app_options.pop("harness_args", ())
     return Fault(name, middleware, selection, f"VAL-{requirement}", description, ids(also),
-                 ids(noise), ids(errors), miss, no_repro, issues, app_options)
+                 ids(noise), ids(errors), miss, no_repro, issues, app_options, harness_args)
 
 
 # What the requirement texts say a problem body holds (a `code`, `invalid_params`): a text/plain
@@ -262,6 +265,8 @@ CATALOGUE: list[Fault] = [
        "test_concurrent_requests_with_one_key_act_once", "IDEM-004"),
     _f("idempotency_body_compared_as_bytes", IdempotencyBodyComparedAsBytes,
        "test_same_key_same_body_replays", "IDEM-001"),
+    _f("keys_forgotten_too_soon", KeysForgottenTooSoon, "test_the_runs_first_key_still_replays_at_its_end",
+       "IDEM-001", harness_args=("--replay-after", "2")),
     # METER, EVENT
     _f("max_computed_as_min", MaxComputedAsMin, "test_aggregations_match_the_oracle and MAX",
        "METER-004"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 
 from ._base import App, Middleware, Request, Response, problem
 
@@ -67,4 +68,22 @@ class IdempotencyBodyComparedAsBytes(Middleware):
         with contextlib.suppress(ValueError):
             if first != request.body and json.loads(first) == request.json():
                 return problem(422, "idempotency_key_reused", "the key was used with another body")
+        return await self.forward(request)
+
+
+class KeysForgottenTooSoon(Middleware):
+    """Keys are kept for a second, not 24 hours (a prune deleting live keys): a repeat sent later
+    acts again, here a second create of the same customer, 409."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.first_use: dict[tuple[str | None, str, str], float] = {}
+
+    async def handle(self, request: Request) -> Response:
+        key = request.headers.get("idempotency-key")
+        if request.method != "POST" or not key:
+            return await self.forward(request)
+        first = self.first_use.setdefault((request.org, request.path, key), time.monotonic())
+        if time.monotonic() - first > 1.0:
+            request.headers.pop("idempotency-key")
         return await self.forward(request)
