@@ -487,9 +487,14 @@ def report(workdir: Path, names: list[str], goal: float) -> int:
             print(f"  {m.path}:{m.line} [{m.operator.split('/')[-1]} #{m.occurrence}] {m.outcome}: "
                   f"`{m.before}` -> `{m.after}` ({m.detail})")
     if equivalent_list:
-        print("\nequivalent (benchmarks/mutation-equivalents.yaml):")
+        print("\nequivalent (benchmarks/mutation-equivalents.yaml), by reason:")
+        by_reason: dict[str, list[Mutant]] = {}
         for m in equivalent_list:
-            print(f"  {m.path}:{m.line} `{m.before}` -> `{m.after}`: {m.reason}")
+            by_reason.setdefault(m.reason, []).append(m)
+        for reason, mutants in by_reason.items():
+            print(f"  {reason}")
+            for m in mutants:
+                print(f"    {m.path}:{m.line} `{m.before}` -> `{m.after}`")
     if below:
         print(f"\nbelow the goal of {goal:.0%}: {', '.join(below)}")
     return 1 if below else 0
