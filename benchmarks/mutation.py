@@ -25,6 +25,7 @@ What a mutant's run counts as:
     python benchmarks/mutation.py --sample 12 --seed 1          # about an hour on 2 cores
     python benchmarks/mutation.py --modules pricing,usage       # every mutant of two modules
     python benchmarks/mutation.py --report /tmp/valora-mutation  # re-print a finished run
+    python benchmarks/mutation.py --workdir /tmp/valora-mutation --resume  # finish a stopped one
 
 Slow (minutes to hours): it runs outside CI.
 """
@@ -261,6 +262,13 @@ def sample(workdir: Path, tree: Path, name: str, count: int, seed: int) -> dict[
     return counts
 
 
+def pending(session: Path) -> list[str]:
+    from cosmic_ray.work_db import WorkDB, use_db
+
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        return [item.job_id for item in db.pending_work_items]
+
+
 def source_digest(tree: Path, name: str) -> str:
     return hashlib.sha256((tree / MODULES[name].path).read_bytes()).hexdigest()
 
@@ -286,7 +294,13 @@ def run_module(tree: Path, workdir: Path, name: str, args: argparse.Namespace) -
     limit = max(60.0, base_time * args.timeout_factor)
     config = write_config(workdir, name, args, limit)
     session = workdir / f"mutation-{name}.sqlite"
-    if args.rerun_survivors:
+    counts_file = workdir / f"mutation-{name}.counts.json"
+    if args.resume and session.exists() and counts_file.exists():
+        counts = json.loads(counts_file.read_text())
+        if counts.get("digest") != source_digest(tree, name):
+            raise SystemExit(f"mutation: {MODULES[name].path} changed since this run began: run afresh")
+        counts = counts | {"run": len(pending(session))}
+    elif args.rerun_survivors:
         counts = reopen_survivors(Path(args.rerun_survivors), workdir, tree, name)
     else:
         init = cosmic_ray(tree, "init", "--force", str(config), str(session))
@@ -521,6 +535,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="modules mutated at once, each in its own scratch copy (default 1)")
     parser.add_argument("--workdir", help="folder for the scratch copies and results (default: a new one)")
     parser.add_argument("--report", metavar="WORKDIR", help="only print the report of a finished run")
+    parser.add_argument("--resume", action="store_true",
+                        help="with --workdir: finish an interrupted run (only its mutants not yet run)")
     parser.add_argument("--rerun-survivors", metavar="WORKDIR",
                         help="run an earlier run's survivors again, against the current checks")
     args = parser.parse_args(argv)

@@ -104,17 +104,25 @@ TIER_QUANTITIES = {"at first up_to": "10", "just past it": "10.000000000001", "a
                    "in the open tier": "25", "zero": "0", "negative": "-5"}
 
 
-@pytest.mark.requirements("VAL-PRICE-002")
+# Half-unit rates: each tier's charge alone is a tie (0.5 → 0) where the line's exact sum is not.
+HALF_TIERS = [{"up_to": 1, "unit_amount": "0.5"}, {"up_to": None, "unit_amount": "0.5"}]
+
+
+@pytest.mark.requirements("VAL-PRICE-002", "VAL-MONEY-004")
 def test_tier_edges(run: CheckRun, check, factory: Factory) -> None:
     """`up_to` is inclusive: at 10 graduated bills the first tier only (110; the second tier's
     flat fee is not reached), 10.000000000001 reaches the second (160); volume bills all units at
-    the tier the quantity falls in, 0 and negatives in the first with its flat fee."""
-    usages = {what: ([q] if q != "0" else []) for what, q in TIER_QUANTITIES.items()}
+    the tier the quantity falls in, 0 and negatives in the first with its flat fee. A graduated
+    line is rounded once, not tier by tier."""
+    usages = {what: ([q] if q != "0" else []) for what, q in TIER_QUANTITIES.items()} | {"3": ["3"]}
     prices = [({"model": "tiered", "tiers_mode": mode, "tiers": EDGE_TIERS}, what)
               for what in TIER_QUANTITIES for mode in ("graduated", "volume")]
-    billing = Metered(run, factory, usages, prices)
     why = {i: ("VAL-PRICE-002", f"{p['tiers_mode']} tiers for quantity {TIER_QUANTITIES[key]} ({key})")
-           for i, (p, key) in enumerate(billing.items)}
+           for i, (p, key) in enumerate(prices)}
+    why[len(prices)] = ("VAL-MONEY-004", "graduated 0.5 up to 1, then 0.5: 3 units are 1.5 exactly → 2, "
+                                         "rounded once (tier by tier 0 + 1 = 1)")
+    prices.append(({"model": "tiered", "tiers_mode": "graduated", "tiers": HALF_TIERS}, "3"))
+    billing = Metered(run, factory, usages, prices)
     _amounts_are(check, billing, billing.generate(), why)
 
 
@@ -211,15 +219,19 @@ DISCOUNTS = [("50", 5, "50 % of 5 = 2.5, a tie → 2"), ("50", 7, "50 % of 7 = 3
              ("100", 999, "100 % of 999: discount 999, total 0")]
 
 
+def _coupon(factory: Factory, percent: str) -> dict[str, Any]:
+    code = factory.unique("EDGE").upper().replace(".", "-")[:40]
+    return factory.create("/v1/coupons", {"code": code, "name": "Edge", "percent_off": percent,
+                                          "metadata": factory.metadata})
+
+
 @pytest.mark.requirements("VAL-COUPON-003")
 def test_discount_ties(run: CheckRun, check, factory: Factory) -> None:
     customer = factory.customer()
     product = factory.product()
     end = now()
     for percent, flat, what in DISCOUNTS:
-        code = factory.unique("EDGE").upper().replace(".", "-")[:40]
-        coupon = factory.create("/v1/coupons", {"code": code, "name": "Edge", "percent_off": percent,
-                                                "metadata": factory.metadata})
+        coupon = _coupon(factory, percent)
         price = factory.price("flat", product_id=product["id"], flat_amount=flat)
         sub = factory.subscription(customer["id"], [price["id"]], coupon_id=coupon["id"])
         invoice = factory.invoice(sub["id"], end - timedelta(hours=1), end)
@@ -230,10 +242,18 @@ def test_discount_ties(run: CheckRun, check, factory: Factory) -> None:
                    operation=INVOICE, expected={"discount": want, "total": oracle.total(flat, want)},
                    observed={"discount": invoice.get("discount"), "total": invoice.get("total")},
                    exchange=factory.last.exchange if factory.last else None)
+    # two lines of 5 at 10 %: the discount is the subtotal's (10 → 1), not the sum of each
+    # line's rounded discount (0.5 → 0, twice)
+    fives = [factory.price("flat", product_id=product["id"], flat_amount=5)["id"] for _ in range(2)]
+    sub = factory.subscription(customer["id"], fives, coupon_id=_coupon(factory, "10")["id"])
+    invoice = factory.invoice(sub["id"], end - timedelta(hours=1), end)
+    discount = oracle.discount(10, "10")
+    want = {"subtotal": 10, "discount": discount, "total": oracle.total(10, discount)}
+    got = {k: invoice.get(k) for k in want}
+    check.that("VAL-COUPON-003", got == want, f"10 % of two lines of 5: {got}", operation=INVOICE,
+               expected=want, observed=got, exchange=factory.last.exchange if factory.last else None)
     # a negative subtotal (usage credited back) is not discounted further: max(0, ·) = 0
-    coupon = factory.create("/v1/coupons", {"code": factory.unique("EDGE").upper().replace(".", "-")[:40],
-                                            "name": "Edge", "percent_off": "50",
-                                            "metadata": factory.metadata})
+    coupon = _coupon(factory, "50")
     meter = factory.meter("SUM")
     price = factory.price("per_unit", product_id=product["id"], unit_amount="1", meter_id=meter["id"])
     credited = factory.customer()
@@ -256,7 +276,7 @@ def test_discount_ties(run: CheckRun, check, factory: Factory) -> None:
 # --- trials: a period ending at trial_end is in the trial, one second later is not -------------
 
 
-@pytest.mark.requirements("VAL-SUB-006", "VAL-PRICE-001")
+@pytest.mark.requirements("VAL-SUB-006", "VAL-PRICE-001", "VAL-SUB-002", "VAL-LIST-001")
 def test_trial_edges(run: CheckRun, check, factory: Factory) -> None:
     customer = factory.customer()
     price = factory.price("flat", flat_amount=2500)
@@ -274,6 +294,22 @@ def test_trial_edges(run: CheckRun, check, factory: Factory) -> None:
         amounts = [line.get("amount") for line in reply.json().get("lines") or []]
         check.that(requirement, amounts == [want], f"{what}: flat line amounts {amounts}",
                    operation=INVOICE, expected=[want], observed=amounts, exchange=reply.exchange)
+    # not started yet, with a trial after its start: pending first (trialing comes from start_at),
+    # and listed as pending (trial_end is 1.2's: failures count from 1.2.0)
+    later = now() + timedelta(days=1)
+    future = factory.subscription(customer["id"], [price["id"]], start_at=iso(later),
+                                  trial_end=iso(later + timedelta(days=9)))
+    check.that("VAL-SUB-002", future.get("status") == "pending",
+               f"start_at tomorrow and a trial after it: status {future.get('status')!r}",
+               operation="POST /v1/subscriptions", expected="pending", observed=future.get("status"),
+               exchange=factory.last.exchange if factory.last else None, version="1.2.0")
+    listed = run.api.get("/v1/subscriptions", params={"customer_id": customer["id"], "status": "pending"})
+    expect.status(check, "VAL-LIST-001", listed, 200, "GET /v1/subscriptions", stop=True)
+    ids = [item.get("id") for item in listed.json().get("data") or [] if isinstance(item, dict)]
+    check.that("VAL-LIST-001", ids == [future["id"]],
+               f"?status=pending of a customer whose only pending subscription has a trial: {ids}",
+               operation="GET /v1/subscriptions", expected=[future["id"]], observed=ids,
+               exchange=listed.exchange, version="1.2.0")
 
 
 # --- windows: [from, to) to the millisecond, for usage and for invoices ------------------------

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from valora_spec.conformance import _expect as expect
-from valora_spec.conformance._factory import Factory
+from valora_spec.conformance._factory import Factory, iso, now
 from valora_spec.conformance._http import send_all
 from valora_spec.conformance._requests import concrete
 from valora_spec.conformance._run import CheckRun
@@ -155,6 +157,62 @@ def test_other_organizations_resources_are_not_found(run: CheckRun, check, api_b
                    "organization B's request changed organization A's resource",
                    operation=f"GET {read['path']}", expected="unchanged", observed="changed",
                    exchange=reply.exchange)
+
+
+def _code(reply: Any) -> Any:
+    body = expect.json_or_none(reply)
+    return body.get("code") if isinstance(body, dict) else None
+
+
+def _made_up(known: str) -> str:
+    """An id in the shape of `known` that nobody was given: its last letter or digit changed
+    to another of the same kind (a made-up id must fail only for not existing)."""
+    for at in range(len(known) - 1, -1, -1):
+        char = known[at]
+        for kind in ("0123456789", "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"):
+            if char in kind:
+                return known[:at] + kind[(kind.index(char) + 7) % len(kind)] + known[at + 1:]
+    return known + "0"
+
+
+@pytest.mark.requirements("VAL-AUTH-003")
+def test_other_organizations_ids_in_a_body_are_unknown(run: CheckRun, check, api_b,
+                                                       owned: dict[str, str]) -> None:
+    """Organization B's create naming one of A's resources in its body (everything else B's own)
+    must not act, and must be answered as the same request naming an id that does not exist."""
+    mine = Factory(run, api_b)
+    customer, product = mine.customer(), mine.product()
+    price = mine.price("flat", product_id=product["id"])
+    end = now()
+    price_of = {"currency": "EUR", "interval": "month", "metadata": mine.metadata}
+    period = {"period_start": iso(end - timedelta(hours=1)), "period_end": iso(end)}
+    items = [{"price_id": price["id"]}]
+    cases: list[tuple[str, str, Callable[[str], dict[str, Any]]]] = [  # (A's id, path, B's body)
+        ("product_id", "/v1/prices",
+         lambda i: price_of | {"product_id": i, "model": "flat", "flat_amount": 100}),
+        ("meter_id", "/v1/prices", lambda i: price_of | {"product_id": product["id"], "model": "per_unit",
+                                                          "unit_amount": "1", "meter_id": i}),
+        ("customer_id", "/v1/subscriptions", lambda i: {"customer_id": i, "items": items}),
+        ("price_id", "/v1/subscriptions",
+         lambda i: {"customer_id": customer["id"], "items": [{"price_id": i}]}),
+        ("subscription_id", "/v1/invoices", lambda i: {"subscription_id": i} | period),
+    ]
+    if "coupon_id" in owned:
+        cases.append(("coupon_id", "/v1/subscriptions",
+                      lambda i: {"customer_id": customer["id"], "items": items, "coupon_id": i}))
+    for kind, path, body in cases:
+        foreign = api_b.post(path, body(owned[kind]))
+        unknown = api_b.post(path, body(_made_up(owned[kind])))
+        operation, what = f"POST {path}", f"organization B's {kind} naming organization A's"
+        check.that("VAL-AUTH-003", not 200 <= foreign.status < 300,
+                   f"{what}: answered {foreign.status}, it acted on another organization's resource",
+                   operation=operation, expected="404, as for an id that does not exist",
+                   observed=foreign.status, exchange=foreign.exchange)
+        if 400 <= unknown.status < 500:  # else the made-up id was not unknown: nothing to compare
+            seen, unseen = (foreign.status, _code(foreign)), (unknown.status, _code(unknown))
+            check.that("VAL-AUTH-003", seen == unseen,
+                       f"{what}: answered {seen}, but {unseen} for an id that does not exist",
+                       operation=operation, expected=unseen, observed=seen, exchange=foreign.exchange)
 
 
 @pytest.mark.requirements("VAL-AUTH-004")

@@ -40,6 +40,9 @@ class Scenario:
             (100, {"value": "abc", "region": "eu"}, c, t),     # not numeric
             (110, {"region": "us"}, c, t),                     # no value
             (120, {"value": 100, "region": "eu"}, c, t),       # at `to`: not counted
+            (150, {"value": -5}, c, t),                        # only values below zero
+            (160, {"value": "-3"}, c, t),
+            (170, {"value": -7.25}, c, t),
             (40, {"value": 50}, make.unique("other"), t),      # another customer
             (40, {"value": 60}, c, make.unique("othertype")),  # another type
         ]
@@ -51,6 +54,7 @@ class Scenario:
         # values and no event on its bounds; NON_NUMERIC only the unusable values.
         self.main = (base - timedelta(minutes=30), base + timedelta(minutes=95))
         self.non_numeric = (base + timedelta(minutes=95), base + timedelta(minutes=115))
+        self.negative = (base + timedelta(minutes=145), base + timedelta(minutes=175))
         self.meters: dict[str, dict] = {}
 
     def meter(self, aggregation: str) -> dict[str, Any] | None:
@@ -209,6 +213,16 @@ def test_non_numeric_values(run: CheckRun, check, scenario: Scenario, aggregatio
     body = _usage(check, "VAL-METER-006", scenario, aggregation, start, end)
     _value_is(check, "VAL-METER-006", body, scenario.expected(aggregation, start, end),
               f"{aggregation} over events without a numeric value")
+
+
+@pytest.mark.requirements("VAL-METER-004")
+@pytest.mark.parametrize("aggregation", ["MAX", "LATEST"])
+def test_values_all_below_zero(run: CheckRun, check, scenario: Scenario, aggregation: str) -> None:
+    """-5, "-3", -7.25: MAX is -3 (a running maximum must not start at 0), LATEST -7.25."""
+    start, end = scenario.negative
+    body = _usage(check, "VAL-METER-004", scenario, aggregation, start, end)
+    _value_is(check, "VAL-METER-004", body, scenario.expected(aggregation, start, end),
+              f"{aggregation} of values all below zero")
 
 
 @pytest.mark.requirements("VAL-TIME-002")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import ADMIN_KEY, ORG_OF, WRITES, Middleware, Request, Response
+from ._base import ADMIN_KEY, ORG_OF, WRITES, App, Middleware, Request, Response
 
 
 class CrossTenantRead(Middleware):
@@ -56,4 +56,25 @@ class NoWwwAuthenticate(Middleware):
         response = await self.forward(request)
         if response.status == 401:
             response.set_header("www-authenticate", None)
+        return response
+
+
+class ForeignCouponAccepted(Middleware):
+    """A subscription's `coupon_id` is looked up in every organization: another organization's
+    coupon is accepted (201) where a nonexistent one is 404."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.coupons: set[str] = set()  # of every organization
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        body = response.json()
+        if request.method == "POST" and request.path == "/v1/coupons" and response.status == 201:
+            self.coupons.add(body["id"])
+        data = request.json()
+        if (request.method == "POST" and request.path == "/v1/subscriptions" and response.status == 404
+                and isinstance(data, dict) and data.get("coupon_id") in self.coupons):
+            request.set_json({k: v for k, v in data.items() if k != "coupon_id"})
+            return await self.forward(request)
         return response

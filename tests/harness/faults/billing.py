@@ -135,6 +135,26 @@ class GraduatedWithoutFlatAmounts(InvoiceArithmetic):
         line["amount"] = _round(exact_amount(price, quantity, graduated_flat=False), "half_even")
 
 
+class GraduatedRoundedPerTier(InvoiceArithmetic):
+    """Each graduated tier's charge is rounded (half-even) on its own, then summed: 3 units over
+    two tiers of 0.5 are 0 + 1 = 1, not 1.5 → 2."""
+
+    def line(self, price: dict[str, Any], line: dict[str, Any], quantity: Fraction) -> None:
+        if price["model"] != "tiered" or price["tiers_mode"] != "graduated":
+            return
+        total, lower = 0, Fraction(0)
+        for tier in price["tiers"]:
+            if quantity <= lower:
+                break
+            upper = quantity if tier["up_to"] is None else min(quantity, Fraction(tier["up_to"]))
+            total += _round(_fraction(tier["unit_amount"]) * (upper - lower), "half_even")
+            total += tier.get("flat_amount") or 0
+            if tier["up_to"] is None:
+                break
+            lower = Fraction(tier["up_to"])
+        line["amount"] = total
+
+
 class FloatArithmetic(InvoiceArithmetic):
     """Per-unit lines are computed in binary floating point: round(float(quantity) × float(rate))."""
 
@@ -178,8 +198,8 @@ class AmountsThroughFloat(Middleware):
 class DiscountRoundedHalfUp(Middleware):
     """Coupon discounts are rounded half-up (2.5 → 3) instead of half-even (2.5 → 2)."""
 
-    def discount(self, share: Fraction, subtotal: int) -> int:
-        return max(0, _round(share * subtotal, "half_up"))
+    def discount(self, share: Fraction, invoice: dict[str, Any]) -> int:
+        return max(0, _round(share * invoice["subtotal"], "half_up"))
 
     async def handle(self, request: Request) -> Response:
         response = await self.forward(request)
@@ -192,7 +212,7 @@ class DiscountRoundedHalfUp(Middleware):
                                          key=request.key)
                 if coupon.ok:
                     share = _fraction(coupon.json()["percent_off"]) / 100
-                    invoice["discount"] = self.discount(share, invoice["subtotal"])
+                    invoice["discount"] = self.discount(share, invoice)
                     invoice["total"] = max(0, invoice["subtotal"] - invoice["discount"])
         response.set_json(body)
         return response
@@ -202,8 +222,17 @@ class NegativeDiscount(DiscountRoundedHalfUp):
     """The discount is not clamped at 0: 50 % of a subtotal of -100 (usage credited back) is a
     discount of -50 (the total is still clamped: 0)."""
 
-    def discount(self, share: Fraction, subtotal: int) -> int:
-        return _round(share * subtotal, "half_even")
+    def discount(self, share: Fraction, invoice: dict[str, Any]) -> int:
+        return _round(share * invoice["subtotal"], "half_even")
+
+
+class DiscountPerLine(DiscountRoundedHalfUp):
+    """The discount is the sum of each line's rounded discount, not the subtotal's: two lines of
+    5 at 10 % are discounted 0 + 0, not 1."""
+
+    def discount(self, share: Fraction, invoice: dict[str, Any]) -> int:
+        amounts = [line.get("amount") for line in invoice.get("lines") or []]
+        return max(0, sum(_round(share * a, "half_even") for a in amounts if isinstance(a, int)))
 
 
 class TrialEndExclusive(Middleware):

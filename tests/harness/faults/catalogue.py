@@ -13,14 +13,23 @@ from versions import TARGET
 from valora_spec import reference
 
 from ._base import Middleware
-from .auth import AnySchemeAccepted, AuthBypass, CrossTenantRead, NoWwwAuthenticate, ReadOnlyCanWrite
+from .auth import (
+    AnySchemeAccepted,
+    AuthBypass,
+    CrossTenantRead,
+    ForeignCouponAccepted,
+    NoWwwAuthenticate,
+    ReadOnlyCanWrite,
+)
 from .billing import (
     AmountsThroughFloat,
+    DiscountPerLine,
     DiscountRoundedHalfUp,
     FinalizedInvoiceRecomputed,
     FinalizedInvoiceUpdateFaked,
     FloatArithmetic,
     ForbiddenInvoiceTransitionAccepted,
+    GraduatedRoundedPerTier,
     GraduatedWithoutFlatAmounts,
     InvoiceUsageEndInclusive,
     InvoiceWithoutCoupon,
@@ -55,6 +64,7 @@ from .lifecycle import (
     CustomerUpdateNotStored,
     CustomerWithCanceledSubscriptionDeleted,
     ForbiddenSubscriptionTransitionAccepted,
+    TrialingBeforePending,
     VoidInvoiceDeletable,
 )
 from .natural_keys import DuplicateNaturalKeysAccepted, NaturalKeysUniqueAcrossOrganizations
@@ -86,6 +96,7 @@ from .usage import (
     InclusiveWindowEnd,
     LatestTieFirstIngested,
     MaxComputedAsMin,
+    MaxStartsAtZero,
     UniqueCountByLanguageEquality,
     UsageWindowOffsetDropped,
     WindowLimitByDuration,
@@ -167,6 +178,8 @@ _LATE_USAGE = ("TIME-002", "METER-001", "METER-003", "METER-004", "METER-005", "
 
 CATALOGUE: list[Fault] = [
     # AUTH
+    _f("foreign_coupon_accepted", ForeignCouponAccepted,
+       "test_other_organizations_ids_in_a_body_are_unknown", "AUTH-003"),
     _f("cross_tenant_read", CrossTenantRead,
        "test_other_organizations_resources_are_not_found", "AUTH-003"),
     _f("read_only_can_write", ReadOnlyCanWrite, "test_read_only_key_cannot_write", "AUTH-002"),
@@ -270,6 +283,7 @@ CATALOGUE: list[Fault] = [
     # METER, EVENT
     _f("max_computed_as_min", MaxComputedAsMin, "test_aggregations_match_the_oracle and MAX",
        "METER-004"),
+    _f("max_starts_at_zero", MaxStartsAtZero, "test_values_all_below_zero", "METER-004"),
     _f("duplicate_events_counted", DuplicateEventsCounted, "test_ingestion_and_deduplication",
        "EVENT-002"),
     _f("batch_future_events_accepted", BatchFutureEventsAccepted, "test_backdating_window",
@@ -311,7 +325,11 @@ CATALOGUE += [
     _f("unreached_tier_flat_fee", UnreachedTierFlatFee, "test_tier_edges", "PRICE-002"),
     _f("volume_up_to_exclusive", VolumeUpToExclusive, "test_tier_edges", "PRICE-002"),
     _f("discount_rounded_half_up", DiscountRoundedHalfUp, "test_discount_ties", "COUPON-003"),
+    _f("discount_per_line", DiscountPerLine, "test_discount_ties", "COUPON-003"),
+    _f("graduated_rounded_per_tier", GraduatedRoundedPerTier, "test_tier_edges", "MONEY-004"),
     _f("trial_end_exclusive", TrialEndExclusive, "test_trial_edges", "SUB-006"),
+    _f("trialing_before_pending", TrialingBeforePending, "test_trial_edges", "SUB-002",
+       also=("LIST-001",)),
     _f("invoice_usage_end_inclusive", InvoiceUsageEndInclusive,
        "test_window_edges_to_the_millisecond", "INV-003",
        also=("TIME-002",)),  # the invoice's window is not half-open: both rules, one bug

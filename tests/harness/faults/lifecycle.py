@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import App, Middleware, Request, Response, problem
+from ._base import App, Middleware, Request, Response, problem, resources
 
 
 class CustomerInUseDeleted(Middleware):
@@ -109,4 +109,22 @@ class CancelAtPeriodEndOnCanceled(Middleware):
         if (response.status == 409 and target and target[0] == "subscriptions"
                 and target[2] == "cancel" and isinstance(body, dict) and body.get("at_period_end")):
             return await self.call(request, "GET", f"/v1/subscriptions/{target[1]}", key=request.key)
+        return response
+
+
+class TrialingBeforePending(Middleware):
+    """A subscription's status looks at the trial before the start: one starting tomorrow with a
+    trial after it is `trialing`, not `pending`, and `?status=pending` leaves it out."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        body = response.json()
+        if not (response.ok and request.path.startswith("/v1/subscriptions")):
+            return response
+        tried = [s for s in resources(body) if s.get("status") == "pending" and s.get("trial_end")]
+        for subscription in tried:
+            subscription["status"] = "trialing"
+        if request.listing and request.param("status") == "pending":
+            body["data"] = [s for s in body["data"] if s not in tried]
+        response.set_json(body)
         return response

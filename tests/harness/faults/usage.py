@@ -6,6 +6,7 @@ import contextlib
 import itertools
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from ._base import App, Middleware, Request, Response, iso, parse_time, problem, resources
@@ -430,4 +431,28 @@ class UniqueCountByLanguageEquality(Middleware):
                   if (org, type_, customer) == (request.org, kind, request.param("customer"))
                   and start <= moment < end and data.get(prop) is not None}
         response.set_json(response.json() | {"value": str(len(values))})
+        return response
+
+
+class MaxStartsAtZero(Middleware):
+    """MAX is a running maximum that starts at 0, not at the first value: when every value is
+    below zero the usage answers "0"."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.max_meters: set[str] = set()
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        body = response.json()
+        if request.method == "POST" and request.path == "/v1/meters" and response.status == 201:
+            if body.get("aggregation") == "MAX":
+                self.max_meters.add(body["id"])
+        target = request.resource
+        if (request.method == "GET" and target and target[2] == "usage" and target[1] in self.max_meters
+                and response.status == 200 and isinstance(body, dict)):
+            for part in [body, *(body.get("rows") or [])]:
+                if isinstance(part, dict) and isinstance(part.get("value"), str):
+                    part["value"] = str(max(Decimal(part["value"]), Decimal(0)))
+            response.set_json(body)
         return response
