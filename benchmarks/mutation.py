@@ -68,18 +68,19 @@ class Module:
 
 
 MODULES: dict[str, Module] = {
-    "pricing": Module("valora_spec/reference/_pricing.py", ("test_billing.py", "test_lifecycle.py"),
-                      "Price or Invoice"),
-    "usage": Module("valora_spec/reference/_usage.py", ("test_usage.py", "test_billing.py"),
+    "pricing": Module("valora_spec/reference/_pricing.py", ("test_billing.py", "test_edges.py",
+                      "test_lifecycle.py"), "Price or Invoice"),
+    "usage": Module("valora_spec/reference/_usage.py", ("test_usage.py", "test_edges.py", "test_billing.py"),
                     "Usage or Invoice"),
-    "events": Module("valora_spec/reference/routes/events.py", ("test_usage.py",), "Event"),
+    "events": Module("valora_spec/reference/routes/events.py", ("test_usage.py", "test_edges.py"), "Event"),
     "invoices": Module("valora_spec/reference/routes/invoices.py",
-                       ("test_billing.py", "test_lifecycle.py", "test_pagination.py"), "Invoice"),
+                       ("test_billing.py", "test_edges.py", "test_lifecycle.py", "test_pagination.py"),
+                       "Invoice"),
     "subscriptions": Module("valora_spec/reference/routes/subscriptions.py",
-                            ("test_lifecycle.py", "test_billing.py", "test_pagination.py"),
-                            "Subscription"),
-    "coupons": Module("valora_spec/reference/routes/coupons.py", ("test_billing.py", "test_crud.py"),
-                      "Coupon"),
+                            ("test_lifecycle.py", "test_edges.py", "test_billing.py",
+                             "test_pagination.py"), "Subscription"),
+    "coupons": Module("valora_spec/reference/routes/coupons.py",
+                      ("test_billing.py", "test_edges.py", "test_crud.py"), "Coupon"),
     # the reference prunes expired keys once a minute: a prune that deletes live keys shows only
     # to a replay after the next prune, so the run's first key is replayed 75 s after first use
     "idempotency": Module("valora_spec/reference/_idempotency.py", ("test_idempotency.py",),
@@ -87,7 +88,8 @@ MODULES: dict[str, Module] = {
     "pagination": Module("valora_spec/reference/_pagination.py", ("test_pagination.py", "test_security.py"),
                          "list"),
     "auth": Module("valora_spec/reference/_auth.py", ("test_security.py", "test_idempotency.py"), "Meta"),
-    "validation": Module("valora_spec/reference/_validation.py", ("test_crud.py", "test_pagination.py"), ""),
+    "validation": Module("valora_spec/reference/_validation.py",
+                         ("test_crud.py", "test_edges.py", "test_pagination.py"), ""),
 }
 
 
