@@ -129,6 +129,12 @@ def test_invoice_state_machine(run: CheckRun, check, factory: Factory, subscript
             got = reply.json().get("status") if reply.status == 200 else None
             check.that("VAL-INV-007", got == target, f"{state} → {action} gave {got!r}",
                        operation=op, expected=target, observed=got, exchange=reply.exchange)
+            if state != "draft" and reply.status == 200:  # finalize set it; nothing later changes it
+                finalized, now_said = invoice.get("finalized_at"), reply.json().get("finalized_at")
+                unchanged = instant(finalized) is not None and instant(now_said) == instant(finalized)
+                check.that("VAL-INV-007", unchanged,
+                           f"{state} → {action} changed finalized_at from {finalized!r} to {now_said!r}",
+                           operation=op, expected=finalized, observed=now_said, exchange=reply.exchange)
         else:
             expect.status(check, "VAL-INV-007", reply, 409, op, f"forbidden {state} → {action}")
             after = run.api.get(f"/v1/invoices/{invoice['id']}").json().get("status")

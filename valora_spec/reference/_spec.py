@@ -10,8 +10,9 @@ from typing import Any
 from valora_spec import _spec, _versions
 
 # Every released version, patches included: a PATCH only sharpens the text of its minor line,
-# so x.y.0 and x.y.1 behave alike (the clarified behaviour).
-SUPPORTED_VERSIONS = ("1.0.0", "1.0.1", "1.0.2", "1.1.0", "1.1.1", "1.1.2", "1.2.0", "1.2.1", "1.2.2")
+# so every patch of x.y behaves alike (the clarified behaviour).
+SUPPORTED_VERSIONS = ("1.0.0", "1.0.1", "1.0.2", "1.0.3", "1.1.0", "1.1.1", "1.1.2", "1.1.3",
+                      "1.2.0", "1.2.1", "1.2.2", "1.2.3")
 NEWEST_VERSION = SUPPORTED_VERSIONS[-1]
 COMPATIBLE_MIN = "1.0.0"
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from ._base import ADMIN_KEY, App, Middleware, Request, Response, parse_time, resources
+from ._base import ADMIN_KEY, App, Middleware, Request, Response, now_iso, parse_time, resources
 
 
 def _fraction(text: Any) -> Fraction:
@@ -370,4 +370,27 @@ class InvoiceUsageEndInclusive(Middleware):
                 if isinstance(line, dict) and "period_end" in line:
                     line["period_end"] = end
             response.set_json(invoice)
+        return response
+
+
+class FinalizedAtMovedByLaterTransitions(Middleware):
+    """Every transition sets `finalized_at` to its own time: an invoice paid, voided or marked
+    uncollectible after finalizing says it was finalized then."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.moved: dict[str, str] = {}  # invoice id -> the finalized_at it now shows
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        target = request.resource
+        if (request.method == "POST" and target and target[0] == "invoices" and response.ok
+                and target[2] in ("mark_paid", "mark_uncollectible", "void")):
+            self.moved[target[1]] = now_iso()
+        body = response.json()
+        changed = [i for i in resources(body) if i.get("id") in self.moved and i.get("finalized_at")]
+        for invoice in changed:
+            invoice["finalized_at"] = self.moved[invoice["id"]]
+        if changed:
+            response.set_json(body)
         return response
