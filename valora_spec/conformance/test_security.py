@@ -165,13 +165,14 @@ def _code(reply: Any) -> Any:
 
 
 def _made_up(known: str) -> str:
-    """An id in the shape of `known` that nobody was given: its last letter or digit changed
-    to another of the same kind (a made-up id must fail only for not existing)."""
+    """An id in the shape of `known` that nobody was given: its last digit or letter changed to
+    another of the same class (a hex digit stays one, so a UUID stays a UUID): a made-up id
+    must fail only for not existing."""
+    classes = ("0123456789", "abcdef", "ABCDEF", "ghijklmnopqrstuvwxyz", "GHIJKLMNOPQRSTUVWXYZ")
     for at in range(len(known) - 1, -1, -1):
-        char = known[at]
-        for kind in ("0123456789", "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"):
-            if char in kind:
-                return known[:at] + kind[(kind.index(char) + 7) % len(kind)] + known[at + 1:]
+        kind = next((k for k in classes if known[at] in k), None)
+        if kind is not None:
+            return known[:at] + kind[(kind.index(known[at]) + 1) % len(kind)] + known[at + 1:]
     return known + "0"
 
 
