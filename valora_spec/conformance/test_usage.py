@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from datetime import datetime, timedelta, timezone
@@ -232,6 +233,17 @@ def test_windows_are_half_open(run: CheckRun, check, scenario: Scenario) -> None
                              (base + timedelta(hours=2), base + timedelta(hours=3), "the event at `from`")):
         body = _usage(check, "VAL-TIME-002", scenario, "COUNT", start, end)
         _value_is(check, "VAL-TIME-002", body, scenario.expected("COUNT", start, end), what)
+    # hourly rows over three hours: the events at base and base + 2 h lie on row bounds, so each
+    # belongs to the row it starts, never to the one it ends
+    body = _usage(check, "VAL-TIME-002", scenario, "SUM", base, base + timedelta(hours=3), window="HOUR")
+    rows = body.get("rows") if isinstance(body.get("rows"), list) else []
+    got = [row.get("value") for row in rows if isinstance(row, dict)]
+    hours = [base + timedelta(hours=h) for h in range(4)]
+    want = [scenario.expected("SUM", a, b) for a, b in itertools.pairwise(hours)]
+    check.that("VAL-TIME-002", len(got) == len(want) and all(map(oracle.same_decimal, got, want)),
+               f"hourly SUM rows {got}: an event on a row bound belongs to the row it starts",
+               operation=USAGE, expected=[str(w) for w in want], observed=got,
+               exchange=body.get("_exchange"))
 
 
 @pytest.mark.requirements("VAL-METER-007")

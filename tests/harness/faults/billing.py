@@ -394,3 +394,20 @@ class FinalizedAtMovedByLaterTransitions(Middleware):
         if changed:
             response.set_json(body)
         return response
+
+
+class DiscountWithoutCoupon(Middleware):
+    """An invoice without a coupon is discounted one minor unit anyway (a discount initialised
+    to 1, not 0), and its total is one less than its subtotal."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        body = response.json()
+        if not (response.ok and request.path.startswith("/v1/invoices")):
+            return response
+        for invoice in resources(body):
+            if not invoice.get("coupon_id") and isinstance(invoice.get("subtotal"), int):
+                invoice["discount"] = 1
+                invoice["total"] = max(0, invoice["subtotal"] - 1)
+        response.set_json(body)
+        return response

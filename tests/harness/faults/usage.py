@@ -456,3 +456,24 @@ class MaxStartsAtZero(Middleware):
                     part["value"] = str(max(Decimal(part["value"]), Decimal(0)))
             response.set_json(body)
         return response
+
+
+class RowsEndInclusive(Middleware):
+    """Windowed usage rows are [row from, row to]: an event exactly on a bound between two rows
+    is counted in the row it ends (the query's own `to` is still honoured)."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        target, body = request.resource, response.json()
+        if not (request.method == "GET" and target and target[2] == "usage" and request.param("window")
+                and response.ok and isinstance(body, dict) and body.get("rows")):
+            return response
+        query = {k: v for k, v in request.query if k not in ("window", "from", "to")}
+        for row in body["rows"][:-1]:  # every row but the last ends on another row's start
+            start, end = row["from"], iso(parse_time(row["to"]) + timedelta(seconds=1))
+            alone = await self.call(request, "GET", request.path, key=request.key,
+                                    query=query | {"from": start, "to": end})
+            if alone.ok:
+                row["value"] = alone.json()["value"]
+        response.set_json(body)
+        return response
