@@ -351,11 +351,17 @@ def test_times_with_an_offset_are_instants(run: CheckRun, check, scenario: Scena
 
 
 @pytest.mark.requirements("VAL-TIME-002")
-def test_empty_or_reversed_windows_are_rejected(run: CheckRun, check, scenario: Scenario) -> None:
+def test_empty_or_reversed_windows_are_rejected(run: CheckRun, check, scenario: Scenario,
+                                                factory: Factory) -> None:
+    """In a usage query and in an invoice's period alike."""
     meter = scenario.meter("SUM")
+    subscription = factory.subscription(factory.customer()["id"], [factory.price("flat")["id"]])
     for start, end in ((scenario.base, scenario.base), (scenario.base, scenario.base - timedelta(hours=1))):
         reply = scenario.query(meter["id"], start, end)
         expect.status(check, "VAL-TIME-002", reply, 400, USAGE, "to <= from")
+        reply = run.api.post("/v1/invoices", {"subscription_id": subscription["id"],
+                                              "period_start": iso(start), "period_end": iso(end)})
+        expect.status(check, "VAL-TIME-002", reply, 400, "POST /v1/invoices", "period_end <= period_start")
 
 
 @pytest.mark.requirements("VAL-METER-009")

@@ -11,7 +11,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from ._base import ADMIN_KEY, App, Middleware, Request, Response, now_iso, parse_time, resources
+from ._base import ADMIN_KEY, App, Middleware, Request, Response, iso, now_iso, parse_time, resources
 
 
 def _fraction(text: Any) -> Fraction:
@@ -410,4 +410,28 @@ class DiscountWithoutCoupon(Middleware):
                 invoice["discount"] = 1
                 invoice["total"] = max(0, invoice["subtotal"] - 1)
         response.set_json(body)
+        return response
+
+
+class EmptyInvoicePeriodAccepted(Middleware):
+    """An invoice's period is checked with `<` for `<=`: period_end equal to period_start is
+    accepted (an empty period, billed as a one-second one), where it must be 400."""
+
+    async def handle(self, request: Request) -> Response:
+        data = request.json()
+        if not (request.method == "POST" and request.path == "/v1/invoices" and isinstance(data, dict)):
+            return await self.forward(request)
+        try:
+            empty = parse_time(data["period_end"]) == parse_time(data["period_start"])
+        except (KeyError, TypeError, ValueError):
+            empty = False
+        if not empty:
+            return await self.forward(request)
+        said = data["period_end"]
+        request.set_json(data | {"period_end": iso(parse_time(said) + timedelta(seconds=1))})
+        response = await self.forward(request)
+        body = response.json()
+        if response.ok and isinstance(body, dict):
+            body["period_end"] = said
+            response.set_json(body)
         return response

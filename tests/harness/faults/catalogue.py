@@ -26,6 +26,7 @@ from .billing import (
     DiscountPerLine,
     DiscountRoundedHalfUp,
     DiscountWithoutCoupon,
+    EmptyInvoicePeriodAccepted,
     FinalizedAtMovedByLaterTransitions,
     FinalizedInvoiceRecomputed,
     FinalizedInvoiceUpdateFaked,
@@ -247,6 +248,8 @@ CATALOGUE: list[Fault] = [
     _f("window_end_inclusive", InclusiveWindowEnd,
        "test_windows_are_half_open or (test_aggregations_match_the_oracle and SUM)", "TIME-002",
        also=("METER-001", "METER-005")),  # counts an event outside [from, to), also in its last row
+    _f("empty_invoice_period_accepted", EmptyInvoicePeriodAccepted,
+       "test_empty_or_reversed_windows_are_rejected", "TIME-002"),
     _f("rows_end_inclusive", RowsEndInclusive, "test_windows_are_half_open", "TIME-002"),
     _f("times_not_utc", LocalTimes, "test_created_resources_read_back_and_update", "TIME-001"),
     _f("usage_window_offset_dropped", UsageWindowOffsetDropped,
