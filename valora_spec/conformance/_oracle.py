@@ -209,8 +209,13 @@ def total(subtotal: int, discount: int = 0) -> int:
     return max(0, subtotal - discount)
 
 
-def same_decimal(observed: Any, expected: Decimal) -> bool:
+def decimal_or_none(observed: Any) -> Decimal | None:
+    """A decimal string's value; None for anything else."""
     try:
-        return isinstance(observed, str) and Decimal(observed) == expected
+        return Decimal(observed) if isinstance(observed, str) else None
     except InvalidOperation:
-        return False
+        return None
+
+
+def same_decimal(observed: Any, expected: Decimal) -> bool:
+    return decimal_or_none(observed) == expected

@@ -468,6 +468,40 @@ def test_group_keys_in_code_point_order(run: CheckRun, check, factory: Factory) 
                operation=USAGE, expected=wanted, observed=observed, exchange=body.get("_exchange"))
 
 
+MANY = 1050  # more than a page of 1000 rows, the limit a server may quietly read events with
+
+
+@pytest.mark.requirements("VAL-METER-003", "VAL-METER-005")
+def test_usage_over_many_events(run: CheckRun, check, factory: Factory) -> None:
+    """1050 events of value 1 over two hours (11 batches): SUM and COUNT are 1050, and so are the
+    two hourly rows added up. A server that reads at most N events per query, or a row's events
+    into a fixed-size buffer, falls short here."""
+    total = factory.meter("SUM")
+    count = factory.meter("COUNT", None, event_type=total["event_type"])
+    customer = factory.unique("many")
+    start = now().replace(minute=0, second=0) - timedelta(hours=2)
+    events = [factory.event(customer, total["event_type"], start + timedelta(seconds=6 * i), {"value": 1})
+              for i in range(MANY)]
+    for first in range(0, MANY, 100):
+        factory.ingest(events[first:first + 100])
+    settle_usage(run)
+    window = {"customer": customer, "from": iso(start), "to": iso(start + timedelta(hours=2))}
+    for meter, requirement, extra in ((total, "VAL-METER-003", {}), (count, "VAL-METER-003", {}),
+                                      (total, "VAL-METER-005", {"window": "HOUR"})):
+        reply = run.api.get(f"/v1/meters/{meter['id']}/usage", params=window | extra)
+        expect.status(check, requirement, reply, 200, USAGE, stop=True)
+        body = reply.json()
+        got = body.get("value")
+        if extra:  # the rows' values added up, when every one is a decimal string
+            values = [r.get("value") for r in body.get("rows") or [] if isinstance(r, dict)]
+            numbers = [oracle.decimal_or_none(v) for v in values]
+            got = str(sum(numbers)) if numbers and None not in numbers else values
+        what = "the hourly rows added up" if extra else meter["aggregation"]
+        check.that(requirement, oracle.same_decimal(got, Decimal(MANY)),
+                   f"{what} of {MANY} events of value 1: {got}", operation=USAGE, expected=str(MANY),
+                   observed=got, exchange=reply.exchange)
+
+
 @pytest.mark.requirements("VAL-METER-005")
 def test_at_most_1000_windows(run: CheckRun, check, factory: Factory) -> None:
     """A query yields at most 1000 rows: 1000 aligned hours are answered, 1001 are 400; and a window

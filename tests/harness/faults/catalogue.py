@@ -102,6 +102,7 @@ from .usage import (
     MaxStartsAtZero,
     RowsEndInclusive,
     UniqueCountByLanguageEquality,
+    UsageReadsAtMost1000Events,
     UsageWindowOffsetDropped,
     WindowLimitByDuration,
 )
@@ -291,6 +292,8 @@ CATALOGUE: list[Fault] = [
     _f("max_computed_as_min", MaxComputedAsMin, "test_aggregations_match_the_oracle and MAX",
        "METER-004"),
     _f("max_starts_at_zero", MaxStartsAtZero, "test_values_all_below_zero", "METER-004"),
+    _f("usage_reads_at_most_1000_events", UsageReadsAtMost1000Events, "test_usage_over_many_events",
+       "METER-003"),
     _f("duplicate_events_counted", DuplicateEventsCounted, "test_ingestion_and_deduplication",
        "EVENT-002"),
     _f("batch_future_events_accepted", BatchFutureEventsAccepted, "test_backdating_window",
