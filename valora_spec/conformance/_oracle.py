@@ -103,6 +103,11 @@ def _sum(numbers: Iterable[Decimal]) -> Decimal:
     return total
 
 
+def exact_sum(texts: Iterable[str]) -> Decimal:
+    """The exact sum of decimal strings (the default context would round past 28 digits)."""
+    return _sum(Decimal(text) for text in texts)
+
+
 def _numeric_aggregate(aggregation: str, prop: str | None, events: Sequence[Event]) -> Decimal:
     values = [(e, v) for e in events if (v := numeric(e.data.get(prop))) is not None]
     if not values:

@@ -278,22 +278,30 @@ def test_discount_ties(run: CheckRun, check, factory: Factory) -> None:
 
 @pytest.mark.requirements("VAL-SUB-006", "VAL-PRICE-001", "VAL-SUB-002", "VAL-LIST-001")
 def test_trial_edges(run: CheckRun, check, factory: Factory) -> None:
+    """Only flat lines are free in a trial: a metered line (3 units at 7) is billed in it too."""
     customer = factory.customer()
     price = factory.price("flat", flat_amount=2500)
+    meter = factory.meter("SUM")
+    metered = factory.price("per_unit", product_id=price["product_id"], unit_amount="7", meter_id=meter["id"])
     start = now().replace(second=0) - timedelta(hours=3)
     trial_end = start + timedelta(hours=2)
-    sub = factory.subscription(customer["id"], [price["id"]], start_at=iso(start),
+    factory.ingest([factory.event(customer["external_id"], meter["event_type"], start + timedelta(minutes=30),
+                                  {"value": 3})])
+    sub = factory.subscription(customer["id"], [price["id"], metered["id"]], start_at=iso(start),
                                trial_end=iso(trial_end))
     for end, requirement, want, what in (
-            (trial_end, "VAL-SUB-006", 0, "a period ending at trial_end"),
-            (trial_end + timedelta(seconds=1), "VAL-PRICE-001", 2500,
+            (trial_end, "VAL-SUB-006", [0, 21], "a period ending at trial_end"),
+            (trial_end + timedelta(seconds=1), "VAL-PRICE-001", [2500, 21],
              "a period ending one second after trial_end (not in the trial): flat_amount × quantity")):
+        settle_usage(run)
         reply = run.api.post("/v1/invoices", {"subscription_id": sub["id"], "period_start": iso(start),
                                               "period_end": iso(end)})
         expect.status(check, requirement, reply, 201, INVOICE, what, stop=True)
-        amounts = [line.get("amount") for line in reply.json().get("lines") or []]
-        check.that(requirement, amounts == [want], f"{what}: flat line amounts {amounts}",
-                   operation=INVOICE, expected=[want], observed=amounts, exchange=reply.exchange)
+        by_price = {line.get("price_id"): line.get("amount") for line in reply.json().get("lines") or []
+                    if isinstance(line, dict)}
+        amounts = [by_price.get(price["id"]), by_price.get(metered["id"])]
+        check.that(requirement, amounts == want, f"{what}: line amounts (flat, metered) {amounts}",
+                   operation=INVOICE, expected=want, observed=amounts, exchange=reply.exchange)
     # not started yet, with a trial after its start: pending first (trialing comes from start_at),
     # and listed as pending (trial_end is 1.2's: failures count from 1.2.0)
     later = now() + timedelta(days=1)

@@ -350,6 +350,36 @@ def test_times_with_an_offset_are_instants(run: CheckRun, check, scenario: Scena
               "with +02:00 and -05:30 offsets)")
 
 
+HALF_LIMIT = "50000000000000000000000000"  # 5 × 10^25: two of them reach 10^26
+
+
+@pytest.mark.requirements("VAL-METER-003", "VAL-ERR-003")
+def test_usage_values_below_10_to_the_26(run: CheckRun, check, factory: Factory) -> None:
+    """Two events of 5 × 10^25 sum to 10^26 exactly, which does not fit: 400 `invalid_request`;
+    with the second 10^-12 smaller the sum is the largest value that fits, and is answered."""
+    meter = factory.meter("SUM")
+    start = now().replace(second=0) - timedelta(minutes=30)
+    below = "49999999999999999999999999.999999999999"
+    for value, fits in ((HALF_LIMIT, False), (below, True)):
+        customer = factory.unique("big")
+        factory.ingest([factory.event(customer, meter["event_type"], start + timedelta(minutes=minute),
+                                      {"value": v}) for minute, v in ((1, HALF_LIMIT), (2, value))])
+        settle_usage(run)
+        reply = run.api.get(f"/v1/meters/{meter['id']}/usage", params={
+            "customer": customer, "from": iso(start), "to": iso(start + timedelta(minutes=10))})
+        want = oracle.exact_sum((HALF_LIMIT, value))
+        if fits:
+            expect.status(check, "VAL-METER-003", reply, 200, USAGE, f"a SUM of {want}, below 10^26",
+                          stop=True)
+            got = reply.json().get("value")
+            check.that("VAL-METER-003", oracle.same_decimal(got, want), f"SUM {got!r}, exactly {want}",
+                       operation=USAGE, expected=str(want), observed=got, exchange=reply.exchange)
+        else:
+            expect.status(check, "VAL-METER-003", reply, 400, USAGE, "a SUM of exactly 10^26")
+            if reply.status == 400:
+                expect.problem_code(check, "VAL-ERR-003", reply, "invalid_request", USAGE)
+
+
 @pytest.mark.requirements("VAL-TIME-002")
 def test_empty_or_reversed_windows_are_rejected(run: CheckRun, check, scenario: Scenario,
                                                 factory: Factory) -> None:

@@ -260,6 +260,28 @@ class TrialEndExclusive(Middleware):
         return response
 
 
+class TrialFreesEveryLine(Middleware):
+    """An invoice within a trial bills nothing at all: its metered lines are 0 too, where only
+    flat lines are free."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        invoice = response.json()
+        if not (request.method == "POST" and request.path == "/v1/invoices" and response.status == 201
+                and isinstance(invoice, dict)):
+            return response
+        sub = await self.call(request, "GET", f"/v1/subscriptions/{invoice['subscription_id']}",
+                              key=request.key)
+        trial_end = sub.json().get("trial_end") if sub.ok else None
+        if not trial_end or parse_time(invoice["period_end"]) > parse_time(trial_end):
+            return response
+        for line in invoice.get("lines") or []:
+            line["amount"] = 0
+        invoice["subtotal"] = invoice["total"] = 0
+        response.set_json(invoice)
+        return response
+
+
 class SubtotalNotSumOfLines(Middleware):
     """Invoices carry a subtotal (and total) 100 minor units above the sum of their lines."""
 
