@@ -355,12 +355,13 @@ HALF_LIMIT = "50000000000000000000000000"  # 5 × 10^25: two of them reach 10^26
 
 @pytest.mark.requirements("VAL-METER-003", "VAL-ERR-003")
 def test_usage_values_below_10_to_the_26(run: CheckRun, check, factory: Factory) -> None:
-    """Two events of 5 × 10^25 sum to 10^26 exactly, which does not fit: 400 `invalid_request`;
-    with the second 10^-12 smaller the sum is the largest value that fits, and is answered."""
+    """Two events of 5 × 10^25 sum to 10^26 exactly, which does not fit: 400 `invalid_request`,
+    as does a sum beyond it; with the second 10^-12 smaller the sum is the largest value that
+    fits, and is answered."""
     meter = factory.meter("SUM")
     start = now().replace(second=0) - timedelta(minutes=30)
     below = "49999999999999999999999999.999999999999"
-    for value, fits in ((HALF_LIMIT, False), (below, True)):
+    for value, fits in ((HALF_LIMIT, False), ("60000000000000000000000000", False), (below, True)):
         customer = factory.unique("big")
         factory.ingest([factory.event(customer, meter["event_type"], start + timedelta(minutes=minute),
                                       {"value": v}) for minute, v in ((1, HALF_LIMIT), (2, value))])
@@ -375,7 +376,7 @@ def test_usage_values_below_10_to_the_26(run: CheckRun, check, factory: Factory)
             check.that("VAL-METER-003", oracle.same_decimal(got, want), f"SUM {got!r}, exactly {want}",
                        operation=USAGE, expected=str(want), observed=got, exchange=reply.exchange)
         else:
-            expect.status(check, "VAL-METER-003", reply, 400, USAGE, "a SUM of exactly 10^26")
+            expect.status(check, "VAL-METER-003", reply, 400, USAGE, f"a SUM of {want}, at least 10^26")
             if reply.status == 400:
                 expect.problem_code(check, "VAL-ERR-003", reply, "invalid_request", USAGE)
 
