@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -235,9 +235,8 @@ class DiscountPerLine(DiscountRoundedHalfUp):
         return max(0, sum(_round(share * a, "half_even") for a in amounts if isinstance(a, int)))
 
 
-class TrialEndExclusive(Middleware):
-    """An invoice whose period ends exactly at `trial_end` is billed as after the trial (`<` for
-    `<=`): its flat lines carry their full amount."""
+class TrialMisbilled(Middleware):
+    """A generated invoice of a subscription with a trial, re-billed by `rebill` (a fault)."""
 
     async def handle(self, request: Request) -> Response:
         response = await self.forward(request)
@@ -248,38 +247,41 @@ class TrialEndExclusive(Middleware):
         sub = await self.call(request, "GET", f"/v1/subscriptions/{invoice['subscription_id']}",
                               key=request.key)
         trial_end = sub.json().get("trial_end") if sub.ok else None
-        if not trial_end or parse_time(trial_end) != parse_time(invoice["period_end"]):
-            return response
+        if trial_end and await self.rebill(request, invoice, parse_time(trial_end)):
+            response.set_json(invoice)
+        return response
+
+    async def rebill(self, request: Request, invoice: dict[str, Any], trial_end: datetime) -> bool:
+        raise NotImplementedError
+
+
+class TrialEndExclusive(TrialMisbilled):
+    """An invoice whose period ends exactly at `trial_end` is billed as after the trial (`<` for
+    `<=`): its flat lines carry their full amount."""
+
+    async def rebill(self, request: Request, invoice: dict[str, Any], trial_end: datetime) -> bool:
+        if trial_end != parse_time(invoice["period_end"]):
+            return False
         for line in invoice.get("lines") or []:
             price = await self.call(request, "GET", f"/v1/prices/{line['price_id']}", key=request.key)
             if price.ok and price.json()["model"] == "flat":
                 line["amount"] = price.json()["flat_amount"] * int(Decimal(line["quantity"]))
         invoice["subtotal"] = sum(line["amount"] for line in invoice["lines"])
         invoice["total"] = max(0, invoice["subtotal"] - (invoice.get("discount") or 0))
-        response.set_json(invoice)
-        return response
+        return True
 
 
-class TrialFreesEveryLine(Middleware):
+class TrialFreesEveryLine(TrialMisbilled):
     """An invoice within a trial bills nothing at all: its metered lines are 0 too, where only
     flat lines are free."""
 
-    async def handle(self, request: Request) -> Response:
-        response = await self.forward(request)
-        invoice = response.json()
-        if not (request.method == "POST" and request.path == "/v1/invoices" and response.status == 201
-                and isinstance(invoice, dict)):
-            return response
-        sub = await self.call(request, "GET", f"/v1/subscriptions/{invoice['subscription_id']}",
-                              key=request.key)
-        trial_end = sub.json().get("trial_end") if sub.ok else None
-        if not trial_end or parse_time(invoice["period_end"]) > parse_time(trial_end):
-            return response
+    async def rebill(self, request: Request, invoice: dict[str, Any], trial_end: datetime) -> bool:
+        if parse_time(invoice["period_end"]) > trial_end:
+            return False
         for line in invoice.get("lines") or []:
             line["amount"] = 0
         invoice["subtotal"] = invoice["total"] = 0
-        response.set_json(invoice)
-        return response
+        return True
 
 
 class SubtotalNotSumOfLines(Middleware):
