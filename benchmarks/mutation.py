@@ -173,8 +173,10 @@ def classify(code: int, output: str, report_path: Path) -> tuple[str, str]:
 def copy_tree(target: Path) -> None:
     ignore = shutil.ignore_patterns(".git", ".venv*", "node_modules", "__pycache__", "out", "mutants",
                                     "*.pyc", ".ruff_cache")
-    # links kept: valora_spec/_data and the top-level conformance/ point inside the copy
-    shutil.copytree(ROOT, target, ignore=ignore, dirs_exist_ok=True, symlinks=True)
+    # links kept: valora_spec/_data and the top-level conformance/ point inside the copy; a copy left
+    # by an earlier run is replaced whole (copytree cannot overwrite a link)
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(ROOT, target, ignore=ignore, symlinks=True)
 
 
 def child_env(tree: Path) -> dict[str, str]:

@@ -21,7 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 BIN = Path(sys.executable).parent
-VERSIONS = ("1.0.3", "1.1.3", "1.2.3")  # the newest patch of each minor line
+VERSIONS = ("1.0.4", "1.1.4", "1.2.4")  # the newest patch of each minor line
 KEY = "st-admin-key"
 BUDGET = ["--max-examples", "5", "--seed", "1", "--generation-database", "none", "--workers", "1"]
 

@@ -12,9 +12,9 @@ from .conftest import VERSIONS
 
 
 def test_the_1x_releases_exist():
-    """Three minor lines, each with its three clarifying patch releases."""
-    assert VERSIONS[:12] == ["1.0.0", "1.0.1", "1.0.2", "1.0.3", "1.1.0", "1.1.1", "1.1.2", "1.1.3",
-                             "1.2.0", "1.2.1", "1.2.2", "1.2.3"]
+    """Three minor lines, each with its four clarifying patch releases."""
+    assert VERSIONS[:15] == ["1.0.0", "1.0.1", "1.0.2", "1.0.3", "1.0.4", "1.1.0", "1.1.1", "1.1.2", "1.1.3",
+                             "1.1.4", "1.2.0", "1.2.1", "1.2.2", "1.2.3", "1.2.4"]
 
 
 def test_validates_as_openapi_3_1(doc):

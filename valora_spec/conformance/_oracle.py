@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -212,6 +213,25 @@ def discount(subtotal: int, percent_off: str) -> int:
 def total(subtotal: int, discount: int = 0) -> int:
     """max(0, subtotal − discount): a total is never negative (VAL-INV-004)."""
     return max(0, subtotal - discount)
+
+
+def period_edge(start: datetime, interval: str, k: int) -> datetime:
+    """`start_at + k·interval` (VAL-SUB-002): months counted from `start_at` each time, the day
+    clamped to a shorter month's last (a start on Jan 31: Feb 28 or 29, then Mar 31), time kept."""
+    if interval in ("day", "week"):
+        return start + timedelta(days=k * (7 if interval == "week" else 1))
+    months = start.month - 1 + k * (12 if interval == "year" else 1)
+    year, month = start.year + months // 12, months % 12 + 1
+    return start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def period_holding(start: datetime, interval: str, moment: datetime) -> tuple[datetime, datetime]:
+    """The billing period `[start + k·interval, start + (k+1)·interval)` holding `moment`; the
+    first one before `start` (VAL-SUB-002)."""
+    k = 0
+    while period_edge(start, interval, k + 1) <= moment:
+        k += 1
+    return period_edge(start, interval, k), period_edge(start, interval, k + 1)
 
 
 def decimal_or_none(observed: Any) -> Decimal | None:

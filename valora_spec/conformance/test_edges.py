@@ -10,6 +10,7 @@ Where the text does not decide an edge, no check decides it (see the report of i
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,7 @@ import pytest
 from valora_spec._versions import at_least
 from valora_spec.conformance import _expect as expect
 from valora_spec.conformance import _oracle as oracle
-from valora_spec.conformance._factory import Factory, ingested, iso, now, parse_time, settle_usage
+from valora_spec.conformance._factory import Factory, ingested, instant, iso, now, parse_time, settle_usage
 from valora_spec.conformance._run import CheckRun
 
 pytestmark = pytest.mark.writes
@@ -318,6 +319,114 @@ def test_trial_edges(run: CheckRun, check, factory: Factory) -> None:
                f"?status=pending of a customer whose only pending subscription has a trial: {ids}",
                operation="GET /v1/subscriptions", expected=[future["id"]], observed=ids,
                exchange=listed.exchange, version="1.2.0")
+
+
+@pytest.mark.requirements("VAL-SUB-006")
+def test_trial_end_after_start(run: CheckRun, check, factory: Factory) -> None:
+    """`trial_end` must be after `start_at`: equal or earlier is 400, a second later is taken."""
+    customer, price = factory.customer(), factory.price("flat")
+    start = now().replace(microsecond=0) - timedelta(hours=1)
+    for shift, want in ((0, 400), (-1, 400), (1, 201)):
+        reply = run.api.post("/v1/subscriptions", {
+            "customer_id": customer["id"], "items": [{"price_id": price["id"]}], "metadata": factory.metadata,
+            "start_at": iso(start), "trial_end": iso(start + timedelta(seconds=shift))})
+        expect.status(check, "VAL-SUB-006", reply, want, "POST /v1/subscriptions",
+                      f"trial_end {shift:+d} s from start_at", version="1.2.0")
+
+
+# --- subscriptions: the current period, at month ends and once canceled ------------------------
+
+SUBSCRIPTION = "GET /v1/subscriptions/{id}"
+
+
+def _period_is(check, sub: dict[str, Any], want: tuple[datetime, datetime], what: str,
+               exchange: Any) -> None:
+    observed = [sub.get("current_period_start"), sub.get("current_period_end")]
+    expected = [iso(want[0]), iso(want[1])]
+    check.that("VAL-SUB-002", [instant(t) for t in observed] == [instant(t) for t in expected],
+               f"{what}: current period {observed}, expected [{expected[0]}, {expected[1]})",
+               operation=SUBSCRIPTION, expected=expected, observed=observed, exchange=exchange)
+
+
+def _month_end_start(moment: datetime) -> datetime | None:
+    """A monthly start on a 31st whose period holding `moment` ends elsewhere than adding a
+    month to the previous edge would put it (the day was clamped on the way), with both of
+    its edges at least an hour from `moment`."""
+    for back in range(2, 15):
+        index = moment.year * 12 + moment.month - 1 - back
+        year, month = divmod(index, 12)
+        if month + 1 not in (1, 3, 5, 7, 8, 10, 12):
+            continue
+        start = datetime(year, month + 1, 31, 10, tzinfo=UTC)
+        begin, end = oracle.period_holding(start, "month", moment)
+        chained = oracle.period_edge(begin, "month", 1)
+        if chained != end and min(moment - begin, end - moment) > timedelta(hours=1):
+            return start
+    return None
+
+
+@pytest.mark.requirements("VAL-SUB-002", "VAL-SUB-003", "VAL-SUB-004")
+def test_current_period(run: CheckRun, check, factory: Factory) -> None:
+    """The current period is `[start_at + k·interval, start_at + (k+1)·interval)` holding now,
+    months counted from `start_at`; the first while pending; once canceled, the last one it was
+    in. A scheduled cancellation ending a period a few seconds away is watched taking effect."""
+    customer, daily = factory.customer(), factory.price("flat", interval="day")
+    soon = factory.subscription(customer["id"], [daily["id"]],
+                                start_at=iso(now() - timedelta(days=1, seconds=-4)))
+    scheduled = run.api.post(f"/v1/subscriptions/{soon['id']}/cancel", {"at_period_end": True})
+    expect.status(check, "VAL-SUB-004", scheduled, 200, "POST …/cancel", "at_period_end", stop=True)
+    cancel_at = parse_time(scheduled.json().get("cancel_at") or "")
+
+    started = now().replace(microsecond=0) - timedelta(days=10, hours=1)
+    active = factory.subscription(customer["id"], [daily["id"]], start_at=iso(started))
+    _period_is(check, active, oracle.period_holding(started, "day", now()), "daily, started 10 days "
+               "and an hour ago", factory.last.exchange if factory.last else None)
+    canceled = run.api.post(f"/v1/subscriptions/{active['id']}/cancel", {})
+    expect.status(check, "VAL-SUB-003", canceled, 200, "POST …/cancel", stop=True)
+    _period_is(check, canceled.json(), oracle.period_holding(started, "day", now()),
+               "canceled at once: the period it was canceled in", canceled.exchange)
+    later = now().replace(microsecond=0) + timedelta(days=3)
+    pending = factory.subscription(customer["id"], [daily["id"]], start_at=iso(later))
+    _period_is(check, pending, (later, later + timedelta(days=1)), "pending: its first period",
+               factory.last.exchange if factory.last else None)
+    if (month_end := _month_end_start(now())) is not None:
+        monthly = factory.subscription(customer["id"], [factory.price("flat")["id"]],
+                                       start_at=iso(month_end))
+        _period_is(check, monthly, oracle.period_holding(month_end, "month", now()),
+                   f"monthly from {iso(month_end)}: months counted from start_at, the day clamped",
+                   factory.last.exchange if factory.last else None)
+    # revoking is for any scheduled cancellation, whatever the state before it takes effect
+    for state, sub in [("pending", pending)] + ([("trialing", factory.subscription(
+            customer["id"], [daily["id"]], trial_end=iso(now() + timedelta(days=2))))]
+            if at_least(run.target_version, "1.2.0") else []):
+        base = f"/v1/subscriptions/{sub['id']}"
+        reply = run.api.post(f"{base}/cancel", {"at_period_end": True})
+        expect.status(check, "VAL-SUB-004", reply, 200, "POST …/cancel", f"at_period_end, {state}",
+                      stop=True)
+        reply = run.api.post(f"{base}/revoke_cancellation")
+        expect.status(check, "VAL-SUB-004", reply, 200, "POST …/revoke_cancellation",
+                      f"a cancellation scheduled while {state}",
+                      version="1.2.0" if state == "trialing" else None)
+
+    # the scheduled cancellation, once the server says it took effect (its clock may differ
+    # from ours: nothing is asserted before it says so)
+    if cancel_at is None or cancel_at - now() > timedelta(seconds=30):
+        return
+    while True:
+        reply = run.api.get(f"/v1/subscriptions/{soon['id']}")
+        expect.status(check, "VAL-SUB-002", reply, 200, SUBSCRIPTION, stop=True)
+        if reply.json().get("status") == "canceled" or now() > cancel_at + timedelta(seconds=8):
+            break
+        time.sleep(0.5)
+    body = reply.json()
+    if body.get("status") != "canceled":
+        return
+    check.that("VAL-SUB-002", instant(body.get("canceled_at")) == instant(iso_ms(cancel_at)),
+               f"a cancellation scheduled at {iso(cancel_at)} took effect with canceled_at "
+               f"{body.get('canceled_at')!r}", operation=SUBSCRIPTION, expected=iso(cancel_at),
+               observed=body.get("canceled_at"), exchange=reply.exchange)
+    _period_is(check, body, (cancel_at - timedelta(days=1), cancel_at),
+               "canceled at its period's end: that period, not the next", reply.exchange)
 
 
 # --- windows: [from, to) to the millisecond, for usage and for invoices ------------------------

@@ -11,8 +11,8 @@ from valora_spec import _spec, _versions
 
 # Every released version, patches included: a PATCH only sharpens the text of its minor line,
 # so every patch of x.y behaves alike (the clarified behaviour).
-SUPPORTED_VERSIONS = ("1.0.0", "1.0.1", "1.0.2", "1.0.3", "1.1.0", "1.1.1", "1.1.2", "1.1.3",
-                      "1.2.0", "1.2.1", "1.2.2", "1.2.3")
+SUPPORTED_VERSIONS = ("1.0.0", "1.0.1", "1.0.2", "1.0.3", "1.0.4", "1.1.0", "1.1.1", "1.1.2", "1.1.3",
+                      "1.1.4", "1.2.0", "1.2.1", "1.2.2", "1.2.3", "1.2.4")
 NEWEST_VERSION = SUPPORTED_VERSIONS[-1]
 COMPATIBLE_MIN = "1.0.0"
 

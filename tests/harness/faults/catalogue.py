@@ -64,11 +64,15 @@ from .idempotency import (
 )
 from .lifecycle import (
     CancelAtPeriodEndOnCanceled,
+    CanceledPeriodHoldsCanceledAt,
     CustomerInUseDeleted,
     CustomerUpdateNotStored,
     CustomerWithCanceledSubscriptionDeleted,
     ForbiddenSubscriptionTransitionAccepted,
+    MonthsAddedToTheLastEdge,
+    RevokeOnlyWhenActive,
     TrialingBeforePending,
+    TrialMayEndAtStart,
     VoidInvoiceDeletable,
 )
 from .natural_keys import DuplicateNaturalKeysAccepted, NaturalKeysUniqueAcrossOrganizations
@@ -348,6 +352,11 @@ CATALOGUE += [
     _f("trial_frees_every_line", TrialFreesEveryLine, "test_trial_edges", "SUB-006"),
     _f("trialing_before_pending", TrialingBeforePending, "test_trial_edges", "SUB-002",
        also=("LIST-001",)),
+    _f("trial_may_end_at_start", TrialMayEndAtStart, "test_trial_end_after_start", "SUB-006"),
+    _f("revoke_only_when_active", RevokeOnlyWhenActive, "test_current_period", "SUB-004"),
+    _f("canceled_period_holds_canceled_at", CanceledPeriodHoldsCanceledAt, "test_current_period",
+       "SUB-002"),
+    _f("months_added_to_the_last_edge", MonthsAddedToTheLastEdge, "test_current_period", "SUB-002"),
     _f("invoice_usage_end_inclusive", InvoiceUsageEndInclusive,
        "test_window_edges_to_the_millisecond", "INV-003",
        also=("TIME-002",)),  # the invoice's window is not half-open: both rules, one bug

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from ._base import App, Middleware, Request, Response, problem, resources
+import calendar
+from datetime import datetime, timedelta
+from typing import Any
+
+from ._base import App, Middleware, Request, Response, iso, parse_time, problem, resources
 
 
 class CustomerInUseDeleted(Middleware):
@@ -128,3 +132,75 @@ class TrialingBeforePending(Middleware):
             body["data"] = [s for s in body["data"] if s not in tried]
         response.set_json(body)
         return response
+
+
+class TrialMayEndAtStart(Middleware):
+    """`trial_end` is checked with `<` for `<=`: one equal to `start_at` is taken (no trial)."""
+
+    async def handle(self, request: Request) -> Response:
+        body = request.json()
+        if not (request.method == "POST" and request.path == "/v1/subscriptions" and isinstance(body, dict)
+                and body.get("trial_end") and body.get("start_at")
+                and parse_time(body["trial_end"]) == parse_time(body["start_at"])):
+            return await self.forward(request)
+        request.set_json({k: v for k, v in body.items() if k != "trial_end"})
+        response = await self.forward(request)
+        if response.ok:
+            response.set_json(response.json() | {"trial_end": body["trial_end"]})
+        return response
+
+
+class RevokeOnlyWhenActive(Middleware):
+    """Revoking a scheduled cancellation is refused (409) unless the subscription is `active`:
+    one scheduled while `pending` or `trialing` cannot be revoked."""
+
+    async def handle(self, request: Request) -> Response:
+        target = request.resource
+        if (request.method == "POST" and target and target[0] == "subscriptions"
+                and target[2] == "revoke_cancellation"):
+            current = await self.call(request, "GET", f"/v1/subscriptions/{target[1]}", key=request.key)
+            if current.ok and current.json().get("status") != "active":
+                return problem(409, "invalid_state_transition", "Only an active subscription can revoke.")
+        return await self.forward(request)
+
+
+class SubscriptionPeriodRewritten(Middleware):
+    """Each subscription read with its current period rewritten by `period` (a fault)."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        if not (response.ok and request.path.startswith("/v1/subscriptions")):
+            return response
+        body = response.json()
+        for sub in resources(body):
+            if sub.get("current_period_start") and sub.get("current_period_end"):
+                begin, end = self.period(sub, parse_time(sub["current_period_start"]),
+                                         parse_time(sub["current_period_end"]))
+                sub["current_period_start"], sub["current_period_end"] = iso(begin), iso(end)
+        response.set_json(body)
+        return response
+
+    def period(self, sub: dict[str, Any], begin: datetime, end: datetime) -> tuple[datetime, datetime]:
+        raise NotImplementedError
+
+
+class CanceledPeriodHoldsCanceledAt(SubscriptionPeriodRewritten):
+    """A canceled subscription shows the period holding `canceled_at`: canceled at its period's
+    end, that is the next period, where the spec keeps the last one it was in."""
+
+    def period(self, sub: dict[str, Any], begin: datetime, end: datetime) -> tuple[datetime, datetime]:
+        if sub.get("canceled_at") and parse_time(sub["canceled_at"]) >= end:
+            return end, end + (end - begin)
+        return begin, end
+
+
+class MonthsAddedToTheLastEdge(SubscriptionPeriodRewritten):
+    """A monthly period ends a month after its own start, not `start_at` + (k+1) months: after a
+    start on the 31st has been clamped to the 30th, every later period ends on the 30th."""
+
+    def period(self, sub: dict[str, Any], begin: datetime, end: datetime) -> tuple[datetime, datetime]:
+        if end - begin < timedelta(days=28):
+            return begin, end
+        year, month = divmod(begin.year * 12 + begin.month, 12)
+        last_day = calendar.monthrange(year, month + 1)[1]
+        return begin, begin.replace(year=year, month=month + 1, day=min(begin.day, last_day))
