@@ -408,8 +408,8 @@ def test_current_period(run: CheckRun, check, factory: Factory) -> None:
                       f"a cancellation scheduled while {state}",
                       version="1.2.0" if state == "trialing" else None)
 
-    # the scheduled cancellation, once the server says it took effect (its clock may differ
-    # from ours: nothing is asserted before it says so)
+    # the scheduled cancellation, watched taking effect. The server's clock may differ from ours:
+    # it is judged by the server's own time (a fresh customer's created_at) if it never does.
     if cancel_at is None or cancel_at - now() > timedelta(seconds=30):
         return
     while True:
@@ -420,6 +420,14 @@ def test_current_period(run: CheckRun, check, factory: Factory) -> None:
         time.sleep(0.5)
     body = reply.json()
     if body.get("status") != "canceled":
+        server_now = instant(factory.customer().get("created_at"))
+        if server_now is not None and server_now > instant(iso(cancel_at)) + 1:
+            reply = run.api.get(f"/v1/subscriptions/{soon['id']}")
+            status = reply.json().get("status") if reply.status == 200 else None
+            check.that("VAL-SUB-002", status == "canceled",
+                       f"a cancellation scheduled at {iso(cancel_at)} has not taken effect by the server's "
+                       f"own clock (a customer created after it): status {status!r}", operation=SUBSCRIPTION,
+                       expected="canceled", observed=status, exchange=reply.exchange)
         return
     check.that("VAL-SUB-002", instant(body.get("canceled_at")) == instant(iso_ms(cancel_at)),
                f"a cancellation scheduled at {iso(cancel_at)} took effect with canceled_at "

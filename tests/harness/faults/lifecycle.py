@@ -204,3 +204,20 @@ class MonthsAddedToTheLastEdge(SubscriptionPeriodRewritten):
         year, month = divmod(begin.year * 12 + begin.month, 12)
         last_day = calendar.monthrange(year, month + 1)[1]
         return begin, begin.replace(year=year, month=month + 1, day=min(begin.day, last_day))
+
+
+class ScheduledCancellationIgnored(Middleware):
+    """A scheduled cancellation never takes effect: past `cancel_at`, the subscription still
+    reads `active` (a job that should end it never runs)."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        if not (response.ok and request.path.startswith("/v1/subscriptions")):
+            return response
+        body = response.json()
+        for sub in resources(body):
+            if (sub.get("status") == "canceled" and sub.get("cancel_at") and sub.get("canceled_at")
+                    and parse_time(sub["canceled_at"]) == parse_time(sub["cancel_at"])):
+                sub["status"], sub["canceled_at"] = "active", None
+        response.set_json(body)
+        return response

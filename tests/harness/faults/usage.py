@@ -517,3 +517,17 @@ class MagnitudeLimitExclusive(Middleware):
             return response
         slices[0].set_json(slices[0].json() | {"to": end, "value": str(total)})
         return slices[0]
+
+
+class BatchWindowErrorNamesTime(Middleware):
+    """A batch refused for an event outside the backdating window names `time`, as a single
+    event's refusal does, not the event (`events[1].time`)."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.forward(request)
+        if request.path == "/v1/events/batch" and response.code == "event_outside_window":
+            body = response.json()
+            for param in body.get("invalid_params") or []:
+                param["name"] = "time"
+            response.set_json(body)
+        return response
