@@ -144,6 +144,15 @@ def test_junit_survives_control_characters(tmp_path):
     ET.parse(tmp_path / "junit.xml")  # parses
 
 
+def test_html_survives_a_lone_surrogate_in_a_body(tmp_path):
+    """A body escaping a lone surrogate is valid JSON text with no UTF-8 form once decoded: the
+    page shows it escaped, as it was sent."""
+    run = fixture_run()
+    run["failures"][0]["request"]["body"] = '{"name": "Lone \\ud800"}'
+    write_artifacts(build(run), tmp_path)
+    assert 'Lone \\ud800' in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
 def test_waived_is_a_skip_in_junit_not_a_pass(tmp_path):
     waivers = [{"requirement": "VAL-INV-003", "reason": "vendor bug", "expires": "2026-01-01"}]
     write_artifacts(build(fixture_run(), waivers=waivers), tmp_path)

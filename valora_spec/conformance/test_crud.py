@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
 
 from valora_spec.conformance import _expect as expect
-from valora_spec.conformance._factory import Factory, parse_time
+from valora_spec.conformance._factory import Factory, now, parse_time
 from valora_spec.conformance._http import Exchange
 from valora_spec.conformance._run import CheckRun
 
@@ -169,6 +169,21 @@ def test_json_with_a_charset_parameter_is_accepted(run: CheckRun, check, factory
                             headers={"Content-Type": "application/json; charset=utf-8"})
     expect.status(check, "VAL-HTTP-004", reply, 201, "POST /v1/customers",
                   "a valid body with Content-Type: application/json; charset=utf-8")
+
+
+@pytest.mark.requirements("VAL-ERR-006")
+def test_a_lone_surrogate_is_not_a_server_error(run: CheckRun, check, factory: Factory) -> None:
+    """JSON text may escape a lone UTF-16 surrogate (`"\\ud800"`), which is no Unicode character:
+    a server may refuse it (4xx) or take it, but must not fail (5xx)."""
+    event = factory.event(factory.unique("c"), "surrogate", now() - timedelta(minutes=5), {"note": "\ud800"})
+    for path, body in (("/v1/products", {"name": "Lone \ud800", "metadata": factory.metadata}),
+                       ("/v1/events", event)):
+        reply = run.api.request("POST", path, content=json.dumps(body).encode(),  # escaped: ASCII
+                                headers={"Content-Type": "application/json"})
+        check.that("VAL-ERR-006", reply.status < 500,
+                   f"a body holding the string \"\\ud800\" was answered {reply.status}",
+                   operation=f"POST {path}", expected="a 2xx or 4xx", observed=reply.status,
+                   exchange=reply.exchange)
 
 
 @pytest.mark.requirements("VAL-CUST-001", "VAL-ERR-005")

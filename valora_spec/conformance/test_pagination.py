@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -166,7 +167,7 @@ def test_bad_cursor_and_limit_are_rejected(run: CheckRun, check, factory: Factor
                observed=len(data) if isinstance(data, list) else data, exchange=reply.exchange)
 
 
-@pytest.mark.requirements("VAL-LIST-001")
+@pytest.mark.requirements("VAL-LIST-001", "VAL-PAGE-002")
 def test_list_filters(run: CheckRun, check, factory: Factory) -> None:
     email = f"{factory.unique('f').lower()}@example.com"
     customer = factory.customer(email=email)
@@ -185,6 +186,7 @@ def test_list_filters(run: CheckRun, check, factory: Factory) -> None:
         ("/v1/customers", {"email": email}, {customer["id"]}),
         ("/v1/prices", {"product_id": product["id"]}, {active["id"], inactive["id"]}),
         ("/v1/prices", {"product_id": product["id"], "active": "false"}, {inactive["id"]}),
+        ("/v1/prices", {"product_id": product["id"], "active": "true"}, {active["id"]}),
         ("/v1/subscriptions", {"customer_id": customer["id"]}, {sub["id"]}),
         ("/v1/invoices", {"customer_id": customer["id"]}, {draft["id"], opened["id"]}),
         ("/v1/invoices", {"customer_id": customer["id"], "status": "draft"}, {draft["id"]}),
@@ -210,6 +212,12 @@ def test_list_filters(run: CheckRun, check, factory: Factory) -> None:
                    f"filter {params} returned {len(got)} items, expected exactly {len(expected)}",
                    operation=f"GET {path}", expected=sorted(expected), observed=sorted(got)[:10],
                    exchange=replies[0].exchange if replies else None)
+        # the run's own matches, which nothing deletes: a page saying has_more leads to items
+        empty = [reply for reply in replies[1:] if not reply.json().get("data")]
+        check.that("VAL-PAGE-002", not empty, f"filter {params}, limit 1: a page said has_more=true "
+                   "and the page its cursor leads to is empty", operation=f"GET {path}",
+                   expected="has_more false on the page holding the last match", observed="an empty page",
+                   exchange=empty[0].exchange if empty else None, version="1.1.0")
 
 
 def _one_subscription_per_status(run: CheckRun, factory: Factory, customer_id: str,
@@ -255,11 +263,13 @@ LAST_PAGE_WALK = 10  # pages of 100: a longer list on a shared server is not wal
 @pytest.mark.requirements("VAL-PAGE-002")
 def test_last_page_ends_the_list(run: CheckRun, check, factory: Factory) -> None:
     """A filter-free list walked to its real last page: there has_more is false and next_cursor
-    null, and every page holds at most `limit` (1, then 100) items.
+    null, and every page holds at most `limit` (1, then 100) items. The last page is then asked
+    for again with `limit` its own size: full, it still holds the list's last item, so it says
+    has_more false too (a page is not last just because it is short).
 
     Lists are ordered newest first, so what a shared server held before the run comes last and
-    its amount is unknown: meters (a collection the run adds few of) are walked with limit 100,
-    and a list longer than LAST_PAGE_WALK pages is not judged here.
+    its amount is unknown: meters (a collection the run adds few of, and that nothing deletes)
+    are walked with limit 100, and a list longer than LAST_PAGE_WALK pages is not judged here.
     """
     factory.meter("COUNT", value_property=None)
     reply = run.api.get("/v1/meters", params={"limit": 1})
@@ -272,45 +282,78 @@ def test_last_page_ends_the_list(run: CheckRun, check, factory: Factory) -> None
                observed=len(data) if isinstance(data, list) else data, exchange=reply.exchange)
     cursor: str | None = None
     for _ in range(LAST_PAGE_WALK):
-        reply = run.api.get("/v1/meters", params={"limit": 100} | ({"cursor": cursor} if cursor else {}))
-        expect.status(check, "VAL-PAGE-002", reply, 200, "GET /v1/meters", "limit=100", stop=True)
-        page = expect.json_object(check, "VAL-PAGE-002", reply, "GET /v1/meters")
-        data, has_more, cursor = page.get("data"), page.get("has_more"), page.get("next_cursor")
-        check.that("VAL-PAGE-002", isinstance(data, list) and len(data) <= 100,
-                   f"page holds {len(data) if isinstance(data, list) else data!r} items for limit 100",
-                   operation="GET /v1/meters", expected="<= 100",
-                   observed=len(data) if isinstance(data, list) else data, exchange=reply.exchange)
+        reached_by = cursor
+        data, has_more, cursor = _meters_page(run, check, 100, reached_by)
         if not cursor or not has_more:
-            check.that("VAL-PAGE-002", has_more is False and cursor is None,
-                       f"the last page says has_more={has_more!r}, next_cursor={cursor!r}",
-                       operation="GET /v1/meters", expected={"has_more": False, "next_cursor": None},
-                       observed={"has_more": has_more, "next_cursor": cursor}, exchange=reply.exchange)
+            if data:
+                _full_last_page(run, check, len(data), reached_by)
             return
-        check.that("VAL-PAGE-002", has_more is True,
-                   f"has_more={has_more!r} with next_cursor={cursor!r}", operation="GET /v1/meters",
-                   expected="has_more false exactly when next_cursor is null",
-                   observed={"has_more": has_more, "next_cursor": cursor}, exchange=reply.exchange)
     check.skip("VAL-PAGE-002", f"the meter list holds more than {LAST_PAGE_WALK * 100} items: "
                                "its last page was not reached")
 
 
+def _meters_page(run: CheckRun, check, limit: int, cursor: str | None) -> tuple[list, Any, Any]:
+    """One page of meters (data, has_more, next_cursor), its size and consistency judged; a page
+    without a next cursor must say has_more false."""
+    reply = run.api.get("/v1/meters", params={"limit": limit} | ({"cursor": cursor} if cursor else {}))
+    expect.status(check, "VAL-PAGE-002", reply, 200, "GET /v1/meters", f"limit={limit}", stop=True)
+    page = expect.json_object(check, "VAL-PAGE-002", reply, "GET /v1/meters")
+    data, has_more, next_cursor = page.get("data"), page.get("has_more"), page.get("next_cursor")
+    check.require("VAL-PAGE-002", isinstance(data, list) and len(data) <= limit,
+                  f"page holds {len(data) if isinstance(data, list) else data!r} items for limit {limit}",
+                  operation="GET /v1/meters", expected=f"<= {limit}",
+                  observed=len(data) if isinstance(data, list) else data, exchange=reply.exchange)
+    consistent = has_more is True if next_cursor else has_more is False and next_cursor is None
+    check.that("VAL-PAGE-002", consistent, f"has_more={has_more!r} with next_cursor={next_cursor!r}",
+               operation="GET /v1/meters", expected="has_more false exactly when next_cursor is null",
+               observed={"has_more": has_more, "next_cursor": next_cursor}, exchange=reply.exchange)
+    return data, has_more, next_cursor
+
+
+def _full_last_page(run: CheckRun, check, size: int, cursor: str | None) -> None:
+    """The last page again, with `limit` its size. Should a meter made meanwhile push it back
+    (newest first), has_more may be true, but then a page with items must follow."""
+    data, has_more, next_cursor = _meters_page(run, check, size, cursor)
+    if not (has_more and next_cursor):
+        return
+    after, _, _ = _meters_page(run, check, size, next_cursor)
+    check.that("VAL-PAGE-002", bool(after),
+               f"the list's last {size} meters, asked with limit={size}, said has_more=true, and the "
+               "page its cursor leads to is empty", operation="GET /v1/meters",
+               expected={"has_more": False, "next_cursor": None}, observed={"has_more": has_more})
+
+
 @pytest.mark.requirements("VAL-PAGE-004", "VAL-ERR-003")
 def test_foreign_cursors_are_rejected(run: CheckRun, check, factory: Factory, api_b) -> None:
+    """Foreign both ways: A's cursor with B's key and B's with A's, the customer list's cursor on
+    the meter list and the meter list's on the customer list."""
     for _ in range(2):
         factory.customer()
-    reply = run.api.get("/v1/customers", params={"limit": 1})
-    cursor = reply.json().get("next_cursor") if reply.status == 200 else None
-    check.require("VAL-PAGE-004", isinstance(cursor, str) and bool(cursor),
-                  "no next_cursor on a first page of one of several customers",
-                  operation="GET /v1/customers", expected="a cursor", observed=cursor,
-                  exchange=reply.exchange)
+        factory.meter()
+        api_b.post("/v1/customers", {"external_id": factory.unique("b"), "name": "B's",
+                                     "metadata": factory.metadata})
+    cursors = {name: _first_cursor(check, client, path) for name, client, path in (
+        ("a-customers", run.api, "/v1/customers"), ("a-meters", run.api, "/v1/meters"),
+        ("b-customers", api_b, "/v1/customers"))}
     # foreign: issued to another organization, or by another list operation (wording of x.y.2)
-    for client, path, what in ((api_b, "/v1/customers", "organization A's cursor with organization "
-                                "B's key"), (run.api, "/v1/meters", "the customer list's cursor")):
+    for client, path, cursor, what in (
+            (api_b, "/v1/customers", cursors["a-customers"], "organization A's cursor with B's key"),
+            (run.api, "/v1/customers", cursors["b-customers"], "organization B's cursor with A's key"),
+            (run.api, "/v1/meters", cursors["a-customers"], "the customer list's cursor"),
+            (run.api, "/v1/customers", cursors["a-meters"], "the meter list's cursor")):
         reply = client.get(path, params={"cursor": cursor})
         expect.status(check, "VAL-PAGE-004", reply, 400, f"GET {path}", what)
         if reply.status == 400:
             expect.problem_code(check, "VAL-ERR-003", reply, "invalid_cursor", f"GET {path}")
+
+
+def _first_cursor(check, client: Any, path: str) -> str:
+    reply = client.get(path, params={"limit": 1})
+    cursor = reply.json().get("next_cursor") if reply.status == 200 else None
+    check.require("VAL-PAGE-004", isinstance(cursor, str) and bool(cursor),
+                  f"no next_cursor on a first page of one of several items ({path})",
+                  operation=f"GET {path}", expected="a cursor", observed=cursor, exchange=reply.exchange)
+    return cursor
 
 
 @pytest.mark.requirements("VAL-PAGE-001")

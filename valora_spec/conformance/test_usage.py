@@ -298,21 +298,23 @@ def _same_time(text: Any, moment: datetime) -> bool:
 @pytest.mark.requirements("VAL-METER-001")
 def test_the_customer_is_matched_exactly(run: CheckRun, check, factory: Factory) -> None:
     """`customer` equals the queried customer: not the same letters in another case (a
-    case-insensitive collation), nor one with a space around it."""
+    case-insensitive collation), nor one with a space around it; and a customer that reads as
+    another type ("0042", "true") is the string it is, not a number or a boolean."""
     meter = factory.meter("COUNT", value_property=None)
     customer = factory.unique("Exact")
     moment = now() - timedelta(hours=1)
+    others = [customer.swapcase(), customer.upper(), f" {customer}", "42"]
     factory.ingest([factory.event(name, meter["event_type"], moment, {})
-                    for name in (customer, customer.swapcase(), customer.upper(), f" {customer}")])
+                    for name in (customer, "0042", "true", *others)])
     settle_usage(run)
-    reply = run.api.get(f"/v1/meters/{meter['id']}/usage", params={
-        "customer": customer, "from": iso(moment - timedelta(minutes=1)),
-        "to": iso(moment + timedelta(minutes=1))})
-    expect.status(check, "VAL-METER-001", reply, 200, USAGE, stop=True)
-    body = expect.json_object(check, "VAL-METER-001", reply, USAGE) | {"_exchange": reply.exchange}
-    _value_is(check, "VAL-METER-001", body, Decimal(1),
-              f"COUNT for {customer!r}, with events also for {customer.swapcase()!r}, "
-              f"{customer.upper()!r} and {' ' + customer!r}")
+    for name in (customer, "0042", "true"):
+        reply = run.api.get(f"/v1/meters/{meter['id']}/usage", params={
+            "customer": name, "from": iso(moment - timedelta(minutes=1)),
+            "to": iso(moment + timedelta(minutes=1))})
+        expect.status(check, "VAL-METER-001", reply, 200, USAGE, f"customer={name}", stop=True)
+        body = expect.json_object(check, "VAL-METER-001", reply, USAGE) | {"_exchange": reply.exchange}
+        _value_is(check, "VAL-METER-001", body, Decimal(1),
+                  f"COUNT for {name!r}, with one event each also for {', '.join(map(repr, others))}")
 
 
 OFFSETS = (timedelta(hours=2), -timedelta(hours=5, minutes=30))  # east and west of UTC

@@ -76,7 +76,9 @@ def _body_text(body: Any) -> str:
         except ValueError:
             return _clip(body)
     try:
-        return _clip(json.dumps(body, indent=2, ensure_ascii=False))
+        text = json.dumps(body, indent=2, ensure_ascii=False)
+        # a lone surrogate ("\\ud800" in the JSON text) has no UTF-8 form: written escaped again
+        return _clip(text.encode("utf-8", "backslashreplace").decode("utf-8"))
     except (RecursionError, TypeError, ValueError):
         return _clip(str(body)[:_MAX_BODY])
 

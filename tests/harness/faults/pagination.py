@@ -146,3 +146,34 @@ class FiltersDroppedAfterCursor(Middleware):
         if request.listing and request.param("cursor"):
             request.query = [(k, v) for k, v in request.query if k in ("cursor", "limit")]
         return await self.forward(request)
+
+
+class HasMoreWhenPageFull(Middleware):
+    """`has_more` says whether the page is full, not whether anything follows: a last page of
+    exactly `limit` items says `has_more: true`, and its cursor leads to an empty page."""
+
+    END = "end-of-list"
+
+    async def handle(self, request: Request) -> Response:
+        if request.listing and request.param("cursor") == self.END:
+            answer = Response(200, [("content-type", "application/json")])
+            answer.set_json({"data": [], "has_more": False, "next_cursor": None})
+            return answer
+        response = await self.forward(request)
+        body = response.json()
+        limit = request.param("limit") or "20"
+        if (request.listing and response.ok and isinstance(body, dict) and body.get("has_more") is False
+                and limit.isdigit() and len(body.get("data") or []) == int(limit)):
+            body["has_more"], body["next_cursor"] = True, self.END
+            response.set_json(body)
+        return response
+
+
+class ActiveTrueFilterIgnored(Middleware):
+    """`active=true` on the price list is dropped (only `false` is read as a filter): every price
+    of the product comes back, inactive ones too."""
+
+    async def handle(self, request: Request) -> Response:
+        if request.listing == "prices" and request.param("active") == "true":
+            request.set_param("active", None)
+        return await self.forward(request)

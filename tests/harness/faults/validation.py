@@ -122,3 +122,27 @@ class PercentOffReadAsNumber(Middleware):
                     body["percent_off"] = format(number.normalize(), "f")
                     request.set_json(body)
         return await self.forward(request)
+
+
+class LoneSurrogateServerError(Middleware):
+    """A string escaping a lone UTF-16 surrogate (`"\\ud800"`) is passed on to storage, whose
+    UTF-8 encoder fails: 500."""
+
+    async def handle(self, request: Request) -> Response:
+        if request.method == "POST" and b"\\ud8" in request.body.lower():
+            return problem(500, "internal_error", "'utf-8' codec can't encode character '\\ud800'")
+        return await self.forward(request)
+
+
+class QueryTextCoerced(Middleware):
+    """Query values are read as the type they look like before validation: a usage query for
+    customer `0042` asks for customer `42`, one for `true` asks for `True`."""
+
+    async def handle(self, request: Request) -> Response:
+        customer = request.param("customer")
+        if request.path.endswith("/usage") and customer:
+            if customer.isdigit():
+                request.set_param("customer", str(int(customer)))
+            elif customer in ("true", "false"):
+                request.set_param("customer", customer.title())
+        return await self.forward(request)
