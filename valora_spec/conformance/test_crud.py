@@ -158,6 +158,16 @@ def test_invalid_input_is_rejected_and_creates_nothing(run: CheckRun, check, fac
     reply = run.api.request("POST", "/v1/customers", content=b"{not json",
                             headers={"Content-Type": "application/json"})
     expect.status(check, "VAL-ERR-004", reply, 400, "POST /v1/customers", "malformed JSON")
+    # a path parameter is a parameter: an id longer than the Id schema's maxLength is invalid
+    # input (400), not a resource that happens not to exist (404)
+    reply = run.api.get(f"/v1/customers/{'c' * (_id_max_length(run) + 1)}")
+    expect.status(check, "VAL-ERR-004", reply, 400, "GET /v1/customers/{customer_id}",
+                  "a customer_id one character over the Id schema's maxLength")
+
+
+def _id_max_length(run: CheckRun) -> int:
+    schema = run.catalogue.documents[run.target_version]["components"]["schemas"].get("Id", {})
+    return int(schema.get("maxLength", 64))
 
 
 @pytest.mark.requirements("VAL-HTTP-004")

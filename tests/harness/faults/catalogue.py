@@ -123,6 +123,7 @@ from .validation import (
     LoneSurrogateServerError,
     LowercaseCurrencyAccepted,
     NameLimitOffByOne,
+    PathIdLengthNotValidated,
     PercentOffReadAsNumber,
     QueryTextCoerced,
     SpecialAggregationServerError,
@@ -284,7 +285,7 @@ CATALOGUE: list[Fault] = [
        "test_foreign_cursors_are_rejected", "PAGE-004"),
     _f("list_filter_ignored", InvoiceStatusFilterIgnored, "test_list_filters", "LIST-001"),
     _f("active_filter_includes_trialing", ActiveFilterIncludesTrialing, "test_list_filters",
-       "LIST-001"),
+       "LIST-001", also=("PAGE-002",)),  # filtered after paging: the last match's page says has_more
     _f("coupon_list_oldest_first", CouponListOldestFirst, "test_every_list_is_ordered",
        "PAGE-003"),
     # IDEM
@@ -397,6 +398,8 @@ CATALOGUE += [
     _f("lone_surrogate_server_error", LoneSurrogateServerError, "test_a_lone_surrogate_is_not_a_server_error",
        "ERR-006"),
     _f("query_text_coerced", QueryTextCoerced, "test_the_customer_is_matched_exactly", "METER-001"),
+    _f("path_id_length_not_validated", PathIdLengthNotValidated,
+       "test_invalid_input_is_rejected_and_creates_nothing", "ERR-004"),
     _f("aggregation_case_insensitive", AggregationCaseInsensitive,
        "test_special_names_are_not_enum_values", "ERR-004"),
     _f("batch_over_100_accepted", BatchOver100Accepted, "test_batches_are_all_or_nothing",

@@ -146,3 +146,14 @@ class QueryTextCoerced(Middleware):
             elif customer in ("true", "false"):
                 request.set_param("customer", customer.title())
         return await self.forward(request)
+
+
+class PathIdLengthNotValidated(Middleware):
+    """Path parameters skip validation: an id over the Id schema's 64 characters is looked up
+    like any other and answered 404, where it is invalid input (400)."""
+
+    async def handle(self, request: Request) -> Response:
+        target = request.resource
+        if target and len(target[1]) > 64:
+            return problem(404, "not_found", f"No {target[0][:-1]} with id {target[1]!r}.")
+        return await self.forward(request)
