@@ -55,6 +55,8 @@ def test_subscription_states(run: CheckRun, check, factory: Factory) -> None:
         check.that("VAL-SUB-002", late.json().get("status") == "pending",
                    "a start_at in 9999 is not pending", operation="POST /v1/subscriptions",
                    expected="pending", observed=late.json().get("status"), exchange=late.exchange)
+    # one month earlier the first period ends within 9999 (only a later one would not): valid
+    factory.subscription(customer["id"], [price["id"]], start_at="9999-11-30T00:00:00Z")
     sub = factory.subscription(customer["id"], [price["id"]])
     check.that("VAL-SUB-002", sub.get("status") == "active", "a started subscription is not active",
                operation="POST /v1/subscriptions", expected="active", observed=sub.get("status"))

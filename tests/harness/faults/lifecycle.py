@@ -221,3 +221,15 @@ class ScheduledCancellationIgnored(Middleware):
                 sub["status"], sub["canceled_at"] = "active", None
         response.set_json(body)
         return response
+
+
+class LateStartRefused(Middleware):
+    """A start_at in year 9999 is refused (400) even when its first period ends within it: the
+    server checks that two periods fit, where only the first needs to."""
+
+    async def handle(self, request: Request) -> Response:
+        body = request.json()
+        if (request.method == "POST" and request.path == "/v1/subscriptions" and isinstance(body, dict)
+                and str(body.get("start_at", "")).startswith("9999-")):
+            return problem(400, "invalid_request", "start_at is too late")
+        return await self.forward(request)
