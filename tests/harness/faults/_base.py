@@ -90,7 +90,8 @@ class Request:
             return None
 
     def set_json(self, value: Any) -> None:
-        self.body = json.dumps(value, ensure_ascii=False).encode()
+        # escaped: a lone surrogate the client sent as "\ud800" has no UTF-8 form
+        self.body = json.dumps(value).encode()
         self.headers["content-type"] = "application/json"
 
     def copy(self, **changes: Any) -> Request:
