@@ -88,8 +88,9 @@ MODULES: dict[str, Module] = {
     "pagination": Module("valora_spec/reference/_pagination.py", ("test_pagination.py", "test_security.py"),
                          "list"),
     "auth": Module("valora_spec/reference/_auth.py", ("test_security.py", "test_idempotency.py"), "Meta"),
+    # usage queries carry the free-text query parameter (`customer`) whose reading is validated here
     "validation": Module("valora_spec/reference/_validation.py",
-                         ("test_crud.py", "test_edges.py", "test_pagination.py"), ""),
+                         ("test_crud.py", "test_edges.py", "test_pagination.py", "test_usage.py"), ""),
 }
 
 
