@@ -164,8 +164,8 @@ class RevokeOnlyWhenActive(Middleware):
         return await self.forward(request)
 
 
-class SubscriptionPeriodRewritten(Middleware):
-    """Each subscription read with its current period rewritten by `period` (a fault)."""
+class SubscriptionReadsRewritten(Middleware):
+    """Each subscription a response holds, changed in place by `rewrite` (a fault)."""
 
     async def handle(self, request: Request) -> Response:
         response = await self.forward(request)
@@ -173,54 +173,49 @@ class SubscriptionPeriodRewritten(Middleware):
             return response
         body = response.json()
         for sub in resources(body):
-            if sub.get("current_period_start") and sub.get("current_period_end"):
-                begin, end = self.period(sub, parse_time(sub["current_period_start"]),
-                                         parse_time(sub["current_period_end"]))
-                sub["current_period_start"], sub["current_period_end"] = iso(begin), iso(end)
+            self.rewrite(sub)
         response.set_json(body)
         return response
 
-    def period(self, sub: dict[str, Any], begin: datetime, end: datetime) -> tuple[datetime, datetime]:
+    def rewrite(self, sub: dict[str, Any]) -> None:
         raise NotImplementedError
 
 
-class CanceledPeriodHoldsCanceledAt(SubscriptionPeriodRewritten):
+def _period(sub: dict[str, Any]) -> tuple[datetime, datetime]:
+    return parse_time(sub["current_period_start"]), parse_time(sub["current_period_end"])
+
+
+class CanceledPeriodHoldsCanceledAt(SubscriptionReadsRewritten):
     """A canceled subscription shows the period holding `canceled_at`: canceled at its period's
     end, that is the next period, where the spec keeps the last one it was in."""
 
-    def period(self, sub: dict[str, Any], begin: datetime, end: datetime) -> tuple[datetime, datetime]:
+    def rewrite(self, sub: dict[str, Any]) -> None:
+        begin, end = _period(sub)
         if sub.get("canceled_at") and parse_time(sub["canceled_at"]) >= end:
-            return end, end + (end - begin)
-        return begin, end
+            sub["current_period_start"], sub["current_period_end"] = iso(end), iso(end + (end - begin))
 
 
-class MonthsAddedToTheLastEdge(SubscriptionPeriodRewritten):
+class MonthsAddedToTheLastEdge(SubscriptionReadsRewritten):
     """A monthly period ends a month after its own start, not `start_at` + (k+1) months: after a
     start on the 31st has been clamped to the 30th, every later period ends on the 30th."""
 
-    def period(self, sub: dict[str, Any], begin: datetime, end: datetime) -> tuple[datetime, datetime]:
-        if end - begin < timedelta(days=28):
-            return begin, end
-        year, month = divmod(begin.year * 12 + begin.month, 12)
-        last_day = calendar.monthrange(year, month + 1)[1]
-        return begin, begin.replace(year=year, month=month + 1, day=min(begin.day, last_day))
+    def rewrite(self, sub: dict[str, Any]) -> None:
+        begin, end = _period(sub)
+        if end - begin >= timedelta(days=28):
+            year, month = divmod(begin.year * 12 + begin.month, 12)
+            last_day = calendar.monthrange(year, month + 1)[1]
+            sub["current_period_end"] = iso(begin.replace(year=year, month=month + 1,
+                                                          day=min(begin.day, last_day)))
 
 
-class ScheduledCancellationIgnored(Middleware):
+class ScheduledCancellationIgnored(SubscriptionReadsRewritten):
     """A scheduled cancellation never takes effect: past `cancel_at`, the subscription still
     reads `active` (a job that should end it never runs)."""
 
-    async def handle(self, request: Request) -> Response:
-        response = await self.forward(request)
-        if not (response.ok and request.path.startswith("/v1/subscriptions")):
-            return response
-        body = response.json()
-        for sub in resources(body):
-            if (sub.get("status") == "canceled" and sub.get("cancel_at") and sub.get("canceled_at")
-                    and parse_time(sub["canceled_at"]) == parse_time(sub["cancel_at"])):
-                sub["status"], sub["canceled_at"] = "active", None
-        response.set_json(body)
-        return response
+    def rewrite(self, sub: dict[str, Any]) -> None:
+        if (sub.get("status") == "canceled" and sub.get("cancel_at") and sub.get("canceled_at")
+                and parse_time(sub["canceled_at"]) == parse_time(sub["cancel_at"])):
+            sub["status"], sub["canceled_at"] = "active", None
 
 
 class LateStartRefused(Middleware):
